@@ -34,6 +34,7 @@ macro_rules! closed_set {
         }
     };
 }
+pub(crate) use closed_set;
 
 closed_set!(
     /// What a logged-in principal may do. `Integration` is for channel gateways and flow engines.
