@@ -3,12 +3,12 @@
 //! Serialized in SCREAMING_SNAKE_CASE, the same spelling as the GraphQL contract's enums, so the
 //! stored events, the read models and the API agree on one name for each value.
 
-use serde::{Deserialize, Serialize};
+
 
 macro_rules! closed_set {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($variant),+ }
 
