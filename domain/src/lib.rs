@@ -12,5 +12,7 @@
 //! - [`attendance`]: the Attendance aggregate.
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod agent;
 pub mod kinds;
 pub mod validation;
+pub mod values;
