@@ -1,1 +1,27 @@
-//! commands crate.
+//! Use cases: each turns API input into domain commands, fetches what the decision needs, and
+//! runs it on the event store through cqrs-es with the request's metadata.
+//!
+//! # Layout
+//! - [`context`], [`clock`], [`error`]: who, when, and what can go wrong.
+//! - [`store`]: cqrs-es wired to postgres-es.
+//! - [`auth`]: sessions, tokens, throttling, login and logout.
+//! - [`admin`]: the catalogue the Admin Panel configures.
+//! - [`contacts`], [`agents`]: one file per use case.
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod admin;
+pub mod agents;
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod passwords;
+pub mod services;
+pub mod store;
+pub mod tokens;
+
+pub use clock::Clock;
+pub use context::{Actor, CommandContext};
+pub use error::{CommandError, CommandResult};
+pub use services::{CommandSettings, Commands};

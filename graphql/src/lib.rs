@@ -1,1 +1,27 @@
-//! graphql crate.
+//! The GraphQL API of the Agent Panel: the contract's schema (`../shared/spec/schema.graphql`),
+//! authentication, error codes, limits, and the HTTP/websocket routes serving it.
+//!
+//! # Layout
+//! - [`schema`]: Query, Mutation and Subscription assembled from [`query`] and [`mutation`].
+//! - [`types`]: the contract's object types, built from read-model rows.
+//! - [`error`]: the one mapping from failures to `extensions.code`.
+//! - [`auth`]: who is calling, and the role guards.
+//! - [`routes`]: the axum router; [`files`]: signed file URLs.
+//! - [`limits`]: every size and shape limit, named.
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod auth;
+pub mod error;
+pub mod files;
+pub mod limits;
+pub mod mutation;
+pub mod query;
+pub mod routes;
+pub mod scalars;
+pub mod schema;
+pub mod state;
+pub mod types;
+
+pub use routes::router;
+pub use schema::{build_schema, sdl, AppSchema};
+pub use state::{ApiSettings, ApiState};

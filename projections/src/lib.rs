@@ -1,1 +1,24 @@
-//! projections crate.
+//! Read models built from the event log, and the machinery that keeps them exactly equal to it.
+//!
+//! # Layout
+//! - [`log`]: reading the event log in a global order that never skips a late commit.
+//! - [`projection`]: the trait every read model implements.
+//! - [`runner`]: the crash-safe catch-up consumer running the projections.
+//! - [`agents`]: the agents read model.
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod agents;
+pub mod log;
+pub mod projection;
+pub mod runner;
+
+pub use log::{Checkpoint, StoredEvent};
+pub use projection::{ApplyFuture, Projection};
+pub use runner::Projector;
+
+use std::sync::Arc;
+
+/// Every projection of the product.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(agents::AgentsProjection)]
+}

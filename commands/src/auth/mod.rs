@@ -1,0 +1,4 @@
+//! Authentication: sessions, tokens, login throttling, and the login/logout use cases.
+
+pub mod rate_limit;
+pub mod sessions;

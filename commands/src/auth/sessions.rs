@@ -1,0 +1,141 @@
+//! Login sessions and integration tokens: creating them, resolving a bearer token to an actor,
+//! ending them. Tokens are opaque; only their SHA-256 is stored.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::kinds::Role;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::context::Actor;
+use crate::error::CommandResult;
+use crate::tokens::{new_token, token_hash};
+
+/// How long a login session lasts: a working shift plus margin. Configurable per deployment.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::hours(12);
+
+/// A session just opened: the token is shown to the client once.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores a new session for `agent_id`.
+pub async fn open_session(
+    pool: &PgPool,
+    agent_id: Uuid,
+    now: DateTime<Utc>,
+    ttl: Duration,
+    address: &str,
+) -> CommandResult<NewSession> {
+    let token = new_token();
+    let id = Uuid::new_v4();
+    let expires_at = now + ttl;
+    sqlx::query(
+        "INSERT INTO sessions (id, token_hash, agent_id, created_at, expires_at, address)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(token_hash(&token))
+    .bind(agent_id)
+    .bind(now)
+    .bind(expires_at)
+    .bind(address)
+    .execute(pool)
+    .await?;
+    Ok(NewSession { id, token, expires_at })
+}
+
+/// The actor behind a bearer token, or None when it is unknown, ended, expired, or its agent
+/// is inactive.
+pub async fn resolve_token(pool: &PgPool, token: &str, now: DateTime<Utc>) -> CommandResult<Option<Actor>> {
+    let hash = token_hash(token);
+    let row = sqlx::query(
+        "SELECT s.id, s.agent_id, a.role
+           FROM sessions s JOIN agents a ON a.id = s.agent_id
+          WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.active",
+    )
+    .bind(&hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(r) = row {
+        let role: String = r.try_get("role")?;
+        return Ok(Some(Actor::Agent {
+            id: r.try_get("agent_id")?,
+            role: Role::parse(&role).unwrap_or(Role::Agent),
+            session_id: Some(r.try_get("id")?),
+        }));
+    }
+    let row = sqlx::query("SELECT id, name FROM integration_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+        .bind(&hash)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| Actor::Integration { id: r.get("id"), name: r.get("name") }))
+}
+
+/// Ends one session; returns whether it was open.
+pub async fn end_session(pool: &PgPool, session_id: Uuid, now: DateTime<Utc>, reason: &str) -> CommandResult<bool> {
+    let done = sqlx::query("UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL")
+        .bind(session_id)
+        .bind(now)
+        .bind(reason)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every open session of an agent except `keep`; returns the ids ended.
+pub async fn end_other_sessions(
+    pool: &PgPool,
+    agent_id: Uuid,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> CommandResult<Vec<Uuid>> {
+    let rows = sqlx::query(
+        "UPDATE sessions SET ended_at = $3, end_reason = $4
+          WHERE agent_id = $1 AND ended_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+          RETURNING id",
+    )
+    .bind(agent_id)
+    .bind(keep)
+    .bind(now)
+    .bind(reason)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| r.get("id")).collect())
+}
+
+/// Sessions past their expiry that were never ended: (session id, agent id).
+pub async fn expired_sessions(pool: &PgPool, now: DateTime<Utc>) -> CommandResult<Vec<(Uuid, Uuid)>> {
+    let rows = sqlx::query("SELECT id, agent_id FROM sessions WHERE ended_at IS NULL AND expires_at <= $1 LIMIT 500")
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("id"), r.get("agent_id"))).collect())
+}
+
+/// Creates an integration token (for channel gateways and flow engines); returns it once.
+pub async fn create_integration_token(pool: &PgPool, name: &str, actor: &Actor, now: DateTime<Utc>) -> CommandResult<String> {
+    let token = new_token();
+    let inserted = sqlx::query(
+        "INSERT INTO integration_tokens (id, name, token_hash, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(Uuid::new_v4())
+    .bind(name)
+    .bind(token_hash(&token))
+    .bind(actor.audit_name())
+    .bind(now)
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(crate::error::CommandError::Conflict {
+            message: format!("an integration token named {name:?} exists"),
+            existing_id: None,
+        });
+    }
+    Ok(token)
+}

@@ -1,0 +1,5 @@
+//! Mutation fields, one object per area, merged in [`crate::schema::Mutation`].
+
+pub mod admin;
+pub mod auth;
+pub mod contacts;

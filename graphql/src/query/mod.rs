@@ -1,0 +1,5 @@
+//! Query fields, one object per area, merged in [`crate::schema::Query`].
+
+pub mod catalogue;
+pub mod contacts;
+pub mod me;

@@ -1,0 +1,6 @@
+//! The contract's object types, each built from a read-model row.
+
+pub mod agent;
+pub mod catalogue;
+pub mod connection;
+pub mod contact;

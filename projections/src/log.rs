@@ -1,0 +1,113 @@
+//! Reading the event log in a global order that never skips an event committed late.
+//!
+//! # The problem
+//! `events.position` comes from a sequence, assigned when a row is *inserted*; transactions
+//! commit in another order. A reader that remembers "I have read up to position 41" and later
+//! asks for `position > 41` misses position 40 if its transaction was still open during the
+//! first read and commits afterwards.
+//!
+//! # The approach
+//! Every row also stores `tx_id` (`pg_current_xact_id()` of the writer). PostgreSQL guarantees
+//! that every transaction that can still commit has an id `>= pg_snapshot_xmin(pg_current_snapshot())`.
+//! So a reader takes only rows with `tx_id < xmin` (all of their transactions have ended: what
+//! is visible is final), ordered by `(tx_id, position)`, and remembers the last `(tx_id, position)`
+//! it applied. Any row that appears later has `tx_id >= xmin` of every earlier read, so it sorts
+//! after the checkpoint: nothing is ever skipped. Events of one aggregate keep their order,
+//! because the writer of sequence n+1 loaded sequence n after it had committed, and so received
+//! its transaction id later. The price is latency: an open writing transaction holds back the
+//! events of later ones until it ends (commands keep their transactions to one INSERT).
+
+use serde_json::Value;
+use sqlx::{PgConnection, Row};
+
+/// How far a reader has come: the last `(tx_id, position)` applied. `(0, 0)` is the beginning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Checkpoint {
+    pub tx_id: i64,
+    pub position: i64,
+}
+
+/// One stored event, as projections read it.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub checkpoint: Checkpoint,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl StoredEvent {
+    /// `Contact/5b0.../3`: how errors and causation ids name an event.
+    pub fn identity(&self) -> String {
+        format!("{}/{}/{}", self.aggregate_type, self.aggregate_id, self.sequence)
+    }
+
+    /// A metadata entry, e.g. `actor` or `correlation_id`.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).and_then(Value::as_str)
+    }
+}
+
+const SELECT_AFTER: &str = "
+SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata,
+       tx_id::text::bigint AS tx, position, recorded_at
+  FROM events
+ WHERE (tx_id, position) > ($1::text::xid8, $2)
+   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND aggregate_type = ANY($3)
+ ORDER BY tx_id, position
+ LIMIT $4";
+
+/// The next `limit` settled events of the given aggregate types after `from`.
+pub async fn read_after(
+    conn: &mut PgConnection,
+    from: Checkpoint,
+    aggregate_types: &[&str],
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query(SELECT_AFTER)
+        .bind(from.tx_id.to_string())
+        .bind(from.position)
+        .bind(aggregate_types)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(|r| decode(&r)).collect()
+}
+
+fn decode(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, sqlx::Error> {
+    Ok(StoredEvent {
+        aggregate_type: r.try_get("aggregate_type")?,
+        aggregate_id: r.try_get("aggregate_id")?,
+        sequence: r.try_get("sequence")?,
+        event_type: r.try_get("event_type")?,
+        event_version: r.try_get("event_version")?,
+        payload: r.try_get("payload")?,
+        metadata: r.try_get("metadata")?,
+        checkpoint: Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? },
+        recorded_at: r.try_get("recorded_at")?,
+    })
+}
+
+/// Where the last event of one stream sits in the global order (None: no such stream).
+pub async fn stream_head(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT tx_id::text::bigint AS tx, position FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok(Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? }))
+        .transpose()
+}

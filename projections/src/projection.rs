@@ -1,0 +1,28 @@
+//! What a projection is: a named consumer of some aggregate types' events that changes SQL rows.
+//! It is applied inside the transaction that also moves its checkpoint, so a crash leaves either
+//! both or neither, and an event is never applied twice.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::PgConnection;
+
+use crate::log::StoredEvent;
+
+/// The future a projection returns for one event.
+pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+
+/// A read model built from the event log.
+pub trait Projection: Send + Sync + 'static {
+    /// Its stable name: the key of its checkpoint and of `replay --projection`.
+    fn name(&self) -> &'static str;
+
+    /// The aggregate types (`Contact`, `Agent`, `Attendance`) whose events it reads.
+    fn aggregate_types(&self) -> &'static [&'static str];
+
+    /// Applies one event inside the caller's transaction.
+    fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a>;
+
+    /// The tables it owns, emptied by a full rebuild.
+    fn tables(&self) -> &'static [&'static str];
+}

@@ -1,0 +1,314 @@
+//! Runs every projection as a crash-safe catch-up consumer of the event log.
+//!
+//! Each projection has its own task and checkpoint (`projection_checkpoints`), so one that fails
+//! on an event stalls alone: the failure is recorded with the event's identity (visible in
+//! `/ready`), retried with a growing delay, and the other projections and the commands go on.
+//! A batch of events and the checkpoint move in one transaction that first locks the checkpoint
+//! row, so several server processes can run the same projections without applying anything
+//! twice. Tasks wake on `NOTIFY events` (any process wrote), on a local kick (this process
+//! wrote), and at least every [`POLL_INTERVAL`] (a lost notification costs latency, not data).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::{PgPool, Row};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::log::{read_after, stream_head, Checkpoint, StoredEvent};
+use crate::projection::Projection;
+
+/// Events applied per transaction: large enough to amortise the commit, small enough to keep
+/// the checkpoint lock short.
+pub const BATCH_SIZE: i64 = 500;
+
+/// The longest a projection sleeps without a wake-up.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a mutation waits for its own events to reach the read models before answering.
+pub const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest delay between retries of a failing event.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// A projection's health, for `/ready` and the status query.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectionStatus {
+    pub name: String,
+    pub checkpoint: Checkpoint,
+    pub last_error: Option<String>,
+    pub failed_event: Option<String>,
+}
+
+/// Called after each committed batch with the events it applied (feeds subscriptions).
+pub type AfterBatch = Arc<dyn Fn(&'static str, &[StoredEvent]) + Send + Sync>;
+
+struct Lane {
+    projection: Arc<dyn Projection>,
+    progress: watch::Sender<Checkpoint>,
+}
+
+/// The running projections of this process.
+#[derive(Clone)]
+pub struct Projector {
+    pool: PgPool,
+    lanes: Arc<Vec<Lane>>,
+    kick: Arc<Notify>,
+    after_batch: Option<AfterBatch>,
+}
+
+impl Projector {
+    pub fn new(pool: PgPool, projections: Vec<Arc<dyn Projection>>) -> Self {
+        let lanes = projections
+            .into_iter()
+            .map(|projection| Lane { projection, progress: watch::channel(Checkpoint::default()).0 })
+            .collect();
+        Self { pool, lanes: Arc::new(lanes), kick: Arc::new(Notify::new()), after_batch: None }
+    }
+
+    /// Registers a callback run after every committed batch.
+    pub fn with_after_batch(mut self, f: AfterBatch) -> Self {
+        self.after_batch = Some(f);
+        self
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.lanes.iter().map(|l| l.projection.name()).collect()
+    }
+
+    /// Creates missing checkpoint rows and starts one task per projection plus the listener.
+    pub async fn start(&self) -> anyhow::Result<Vec<JoinHandle<()>>> {
+        for lane in self.lanes.iter() {
+            sqlx::query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(lane.projection.name())
+                .execute(&self.pool)
+                .await?;
+        }
+        let mut handles = Vec::new();
+        for i in 0..self.lanes.len() {
+            let me = self.clone();
+            handles.push(tokio::spawn(async move { me.run_lane(i).await }));
+        }
+        let me = self.clone();
+        handles.push(tokio::spawn(async move { me.listen().await }));
+        Ok(handles)
+    }
+
+    /// Wakes every projection of this process now (called after a local commit).
+    pub fn kick(&self) {
+        self.kick.notify_waiters();
+    }
+
+    /// Applies everything settled so far, in the calling task; for tools and tests.
+    pub async fn catch_up_all(&self) -> anyhow::Result<()> {
+        for i in 0..self.lanes.len() {
+            while self.run_batch(i).await? > 0 {}
+        }
+        Ok(())
+    }
+
+    /// Waits until every projection that reads `aggregate_type` has applied the stream's last
+    /// event (read-your-writes for mutations). Gives up quietly after
+    /// [`READ_YOUR_WRITES_TIMEOUT`]: the answer may then be a little stale, never wrong.
+    pub async fn wait_for_stream(&self, aggregate_type: &str, aggregate_id: &str) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(target) = stream_head(&mut conn, aggregate_type, aggregate_id).await? else {
+            return Ok(());
+        };
+        drop(conn);
+        self.wait_for(aggregate_type, target).await;
+        Ok(())
+    }
+
+    /// Waits until the projections of `aggregate_type` have passed `target`.
+    pub async fn wait_for(&self, aggregate_type: &str, target: Checkpoint) {
+        self.kick();
+        let waits = self
+            .lanes
+            .iter()
+            .filter(|l| l.projection.aggregate_types().contains(&aggregate_type))
+            .map(|l| {
+                let mut rx = l.progress.subscribe();
+                async move {
+                    let _ = rx.wait_for(|cp| *cp >= target).await;
+                }
+            });
+        let all = futures::future::join_all(waits);
+        if tokio::time::timeout(READ_YOUR_WRITES_TIMEOUT, all).await.is_err() {
+            tracing::warn!(aggregate_type, ?target, "read models did not catch up in time");
+        }
+    }
+
+    /// The health of every projection.
+    pub async fn status(&self) -> anyhow::Result<Vec<ProjectionStatus>> {
+        let rows = sqlx::query(
+            "SELECT name, tx_id::text::bigint AS tx, position, last_error, failed_event
+               FROM projection_checkpoints ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProjectionStatus {
+                    name: r.try_get("name")?,
+                    checkpoint: Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? },
+                    last_error: r.try_get("last_error")?,
+                    failed_event: r.try_get("failed_event")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn listen(&self) {
+        loop {
+            match PgListener::connect_with(&self.pool).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen("events").await {
+                        tracing::warn!(error = %e, "LISTEN events failed");
+                    } else {
+                        while listener.recv().await.is_ok() {
+                            self.kick.notify_waiters();
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot open the events listener"),
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    async fn run_lane(&self, i: usize) {
+        let name = self.lanes[i].projection.name();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let notified = self.kick.notified();
+            match self.run_batch(i).await {
+                Ok(n) if n > 0 => {
+                    delay = Duration::from_millis(100);
+                    continue;
+                }
+                Ok(_) => {
+                    delay = Duration::from_millis(100);
+                    let _ = tokio::time::timeout(POLL_INTERVAL, notified).await;
+                }
+                Err(e) => {
+                    tracing::error!(projection = name, error = %format!("{e:#}"), "projection failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+            }
+        }
+    }
+
+    /// Applies one batch; returns how many events it applied.
+    async fn run_batch(&self, i: usize) -> anyhow::Result<usize> {
+        let lane = &self.lanes[i];
+        let p = &lane.projection;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+        )
+        .bind(p.name())
+        .fetch_one(&mut *tx)
+        .await?;
+        let from = Checkpoint { tx_id: row.try_get("tx")?, position: row.try_get("position")? };
+        let events = read_after(&mut tx, from, p.aggregate_types(), BATCH_SIZE).await?;
+        let Some(last) = events.last().map(|e| e.checkpoint) else {
+            tx.rollback().await?;
+            lane.progress.send_if_modified(|cp| replace_if_newer(cp, from));
+            return Ok(0);
+        };
+        for (n, event) in events.iter().enumerate() {
+            if let Err(e) = p.apply(&mut tx, event).await {
+                tx.rollback().await?;
+                // Apply what came before the poisoned event, then record the failure.
+                if n > 0 {
+                    self.apply_exactly(i, &events[..n]).await?;
+                }
+                self.record_failure(p.name(), event, &e).await?;
+                return Err(e.context(format!("projection {} failed on event {}", p.name(), event.identity())));
+            }
+        }
+        sqlx::query(
+            "UPDATE projection_checkpoints
+                SET tx_id = $2::text::xid8, position = $3, updated_at = now(),
+                    last_error = NULL, failed_event = NULL, failing_since = NULL
+              WHERE name = $1",
+        )
+        .bind(p.name())
+        .bind(last.tx_id.to_string())
+        .bind(last.position)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        lane.progress.send_if_modified(|cp| replace_if_newer(cp, last));
+        if let Some(f) = &self.after_batch {
+            f(p.name(), &events);
+        }
+        Ok(events.len())
+    }
+
+    /// Applies a known-good prefix of a batch (before a poisoned event) and moves the checkpoint.
+    async fn apply_exactly(&self, i: usize, events: &[StoredEvent]) -> anyhow::Result<()> {
+        let lane = &self.lanes[i];
+        let p = &lane.projection;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+        )
+        .bind(p.name())
+        .fetch_one(&mut *tx)
+        .await?;
+        let from = Checkpoint { tx_id: row.try_get("tx")?, position: row.try_get("position")? };
+        let todo: Vec<&StoredEvent> = events.iter().filter(|e| e.checkpoint > from).collect();
+        let Some(last) = todo.last().map(|e| e.checkpoint) else {
+            return Ok(());
+        };
+        for event in &todo {
+            p.apply(&mut tx, event).await?;
+        }
+        sqlx::query("UPDATE projection_checkpoints SET tx_id = $2::text::xid8, position = $3, updated_at = now() WHERE name = $1")
+            .bind(p.name())
+            .bind(last.tx_id.to_string())
+            .bind(last.position)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        lane.progress.send_if_modified(|cp| replace_if_newer(cp, last));
+        if let Some(f) = &self.after_batch {
+            let applied: Vec<StoredEvent> = todo.into_iter().cloned().collect();
+            f(p.name(), &applied);
+        }
+        Ok(())
+    }
+
+    async fn record_failure(&self, name: &str, event: &StoredEvent, e: &anyhow::Error) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE projection_checkpoints
+                SET last_error = $2, failed_event = $3, failing_since = COALESCE(failing_since, now())
+              WHERE name = $1",
+        )
+        .bind(name)
+        .bind(format!("{e:#}"))
+        .bind(event.identity())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+fn replace_if_newer(cp: &mut Checkpoint, new: Checkpoint) -> bool {
+    if new > *cp {
+        *cp = new;
+        true
+    } else {
+        false
+    }
+}
+
+/// Projections keyed by name, for `replay --projection NAME`.
+pub fn by_name(projections: &[Arc<dyn Projection>]) -> HashMap<&'static str, Arc<dyn Projection>> {
+    projections.iter().map(|p| (p.name(), p.clone())).collect()
+}
