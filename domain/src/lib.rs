@@ -29,9 +29,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod agent;
-pub mod attendance;
 pub mod contact;
-pub mod files;
 pub mod kinds;
 pub mod validation;
 pub mod values;
