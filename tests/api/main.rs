@@ -1,0 +1,4 @@
+//! The integration tests: one binary, so that they share one build and one test database server.
+
+mod db_smoke;
+mod helpers;
