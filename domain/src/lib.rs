@@ -26,9 +26,31 @@
 //! - Contact images: [`contact::rules::IMAGE_CONTENT_TYPES`], [`contact::rules::IMAGE_MAX_BYTES`].
 //! - Template bodies number their placeholders `{{1}}`..`{{N}}` without gaps, and a send fills
 //!   each one: [`values::TemplateBody::parse`], [`values::TemplateBody::render`].
+//!
+//! # Business rules: agents and attendances
+//! - Agent names, roles and limits: [`agent::rules::parse_name`], [`agent::rules::check_role`]
+//!   (no INTEGRATION agents), [`agent::rules::MAX_CONCURRENT_LIMIT`],
+//!   [`agent::rules::MAX_SERVICES_PER_AGENT`].
+//! - Password policy, checked before hashing: [`agent::rules::check_password_policy`].
+//! - Agent images: [`agent::rules::IMAGE_CONTENT_TYPES`], [`agent::rules::IMAGE_MAX_BYTES`].
+//! - Inactive agents cannot log in; pauses only while logged in; the last logout ends the pause;
+//!   a password change ends the other sessions; deactivating ends them all: [`agent::Agent::decide`].
+//! - Logged time and routability: [`agent::Agent::logged_seconds`], [`agent::Agent::is_available`].
+//! - The WhatsApp Business API window: [`attendance::rules::WINDOW`],
+//!   [`attendance::rules::window_open`] (closed at exactly 24 h), [`attendance::rules::check_window`].
+//! - Who may act on an attendance: [`attendance::rules`] (table), [`attendance::rules::check_holder`],
+//!   [`attendance::rules::check_holder_or_supervisor`].
+//! - Bulk actions take 1 to [`attendance::rules::MAX_BULK`] distinct ids:
+//!   [`attendance::rules::check_bulk`].
+//! - A bulk finalize never requests the survey: [`attendance::AttendanceEvent::AttendanceFinalized`].
+//! - Protocol numbers: [`attendance::rules::protocol_number`].
+//! - Message limits: [`attendance::rules::MESSAGE_MAX_CHARS`],
+//!   [`attendance::rules::INBOUND_TEXT_MAX_CHARS`], [`attendance::rules::MAX_ATTACHMENTS`],
+//!   [`attendance::rules::PREVIEW_MAX_CHARS`], [`attendance::rules::FINALIZE_REASON_MAX_CHARS`].
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod agent;
+pub mod attendance;
 pub mod contact;
 pub mod kinds;
 pub mod validation;
