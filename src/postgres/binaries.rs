@@ -149,7 +149,11 @@ impl RunAs {
                  agent-panel as an unprivileged user, or set DATABASE_URL."
             );
         }
-        Ok(RunAs::ServiceUser { name: SERVICE_USER.to_owned(), uid, gid })
+        Ok(RunAs::ServiceUser {
+            name: SERVICE_USER.to_owned(),
+            uid,
+            gid,
+        })
     }
 
     /// A command that runs `program` as the right user.

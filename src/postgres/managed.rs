@@ -217,7 +217,10 @@ impl Drop for ManagedPostgres {
     /// A fallback for paths that never reach [`ManagedPostgres::stop`] (errors, panics).
     fn drop(&mut self) {
         if let Err(error) = self.stop_blocking() {
-            tracing::warn!(error = format!("{error:#}"), "could not stop managed PostgreSQL");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not stop managed PostgreSQL"
+            );
         }
     }
 }
@@ -450,9 +453,17 @@ mod tests {
     use super::*;
 
     /// Its own directory, apart from the integration tests' shared cluster, so that stopping
-    /// it disturbs nobody.
+    /// it disturbs nobody; beside `AGENT_PANEL_TEST_DATA_DIR` when that is set (as root the
+    /// `postgres` user must be able to reach it, which a checkout under /root is not).
     fn lifecycle_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-pg-lifecycle")
+        match std::env::var_os("AGENT_PANEL_TEST_DATA_DIR").filter(|dir| !dir.is_empty()) {
+            Some(dir) => {
+                let mut dir = dir;
+                dir.push("-lifecycle");
+                PathBuf::from(dir)
+            }
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-pg-lifecycle"),
+        }
     }
 
     #[tokio::test]

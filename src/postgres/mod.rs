@@ -39,15 +39,21 @@ pub async fn resolve_database(
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<(String, Option<ManagedPostgres>)> {
-    let database_url = database_url
-        .filter(|url| !url.is_empty())
-        .or_else(|| std::env::var(DATABASE_URL_ENV).ok().filter(|url| !url.is_empty()));
+    let database_url = database_url.filter(|url| !url.is_empty()).or_else(|| {
+        std::env::var(DATABASE_URL_ENV)
+            .ok()
+            .filter(|url| !url.is_empty())
+    });
     if let Some(url) = database_url {
         return Ok((url, None));
     }
     let data_dir = data_dir
         .filter(|dir| !dir.as_os_str().is_empty())
-        .or_else(|| std::env::var_os(DATA_DIR_ENV).filter(|dir| !dir.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os(DATA_DIR_ENV)
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(default_data_dir);
     tracing::info!(
         data_dir = %data_dir.display(),

@@ -5,7 +5,10 @@ use crate::helpers::db::{test_database, MIGRATOR};
 #[tokio::test]
 async fn a_test_database_answers_queries() {
     let db = test_database().await;
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&db.pool).await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(one, 1);
 }
 
@@ -28,6 +31,9 @@ async fn a_test_database_has_every_migration_applied() {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    let known = MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count();
+    let known = MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count();
     assert_eq!(applied, i64::try_from(known).unwrap());
 }

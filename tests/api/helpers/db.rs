@@ -65,7 +65,10 @@ pub async fn test_database() -> TestDatabase {
 
 /// The maintenance database `postgres` of the server the tests use.
 async fn admin_url() -> String {
-    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+    if let Some(url) = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
         return with_database(&url, "postgres");
     }
     let managed = MANAGED
