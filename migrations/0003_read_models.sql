@@ -58,6 +58,9 @@ CREATE TABLE contacts
     image_content_type  text,
     addresses           jsonb       NOT NULL DEFAULT '[]',
     channels            jsonb       NOT NULL DEFAULT '[]',
+    -- The whole contact as the domain folds it (domain::contact::Contact), so the API renders
+    -- exactly what the events say with the same code that rebuilds a contact as of an instant.
+    state               jsonb       NOT NULL,
     created_at          timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL
 );
@@ -67,14 +70,16 @@ CREATE INDEX contacts_by_phone ON contacts (phone_digits);
 CREATE INDEX contacts_by_phone_key ON contacts (account_id, phone_key);
 CREATE INDEX contacts_by_email ON contacts (lower(email));
 
--- The contact routing key (account, primary phone) is unique. Reserved by the use case before
--- the contact's event is written, so two concurrent registrations cannot both win; the
--- reservation of a phone that a contact no longer holds is released by the next claim after
--- checking the contacts read model (see commands/src/contacts/phone_keys.rs).
+-- The contact routing key (account, primary phone) is unique. Claimed by the use case before
+-- the contact's event is written, so two concurrent registrations cannot both win; a claim
+-- left behind by a crash is taken over by a later claim once it is old and the contacts read
+-- model shows no contact holding the phone (see commands/src/contacts/phone_keys.rs).
 CREATE TABLE contact_phone_keys
 (
-    account_id  uuid NOT NULL,
-    routing_key text NOT NULL,
-    contact_id  uuid NOT NULL,
+    account_id  uuid        NOT NULL,
+    routing_key text        NOT NULL,
+    contact_id  uuid        NOT NULL,
+    claimed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, routing_key)
 );
+CREATE INDEX contact_phone_keys_by_contact ON contact_phone_keys (contact_id);

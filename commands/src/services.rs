@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use domain::agent::Agent;
+use domain::contact::Contact;
 use sqlx::PgPool;
 
 use crate::clock::Clock;
@@ -26,12 +27,14 @@ pub struct Commands {
     pub pool: PgPool,
     pub clock: Clock,
     pub settings: CommandSettings,
+    pub contacts: Cqrs<Contact>,
     pub agents: Cqrs<Agent>,
 }
 
 impl Commands {
     pub fn new(pool: PgPool, clock: Clock, settings: CommandSettings) -> Self {
         Self {
+            contacts: cqrs(pool.clone()),
             agents: cqrs(pool.clone()),
             pool,
             clock,

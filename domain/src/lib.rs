@@ -51,7 +51,9 @@
 
 pub mod agent;
 pub mod attendance;
+pub mod catalogue;
 pub mod contact;
+pub mod files;
 pub mod kinds;
 pub mod validation;
 pub mod values;

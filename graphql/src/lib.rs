@@ -15,12 +15,14 @@ pub mod error;
 pub mod files;
 pub mod limits;
 pub mod mutation;
+pub mod presence;
 pub mod query;
 pub mod routes;
 pub mod scalars;
 pub mod schema;
 pub mod state;
 pub mod types;
+pub mod uploads;
 
 pub use routes::router;
 pub use schema::{build_schema, sdl, AppSchema};

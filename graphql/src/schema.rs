@@ -17,6 +17,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::auth::AuthMutation,
+    mutation::agents::AgentsMutation,
     mutation::admin::AdminMutation,
     mutation::contacts::ContactsMutation,
 );

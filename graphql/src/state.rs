@@ -7,6 +7,8 @@ use commands::{Clock, Commands};
 use projections::Projector;
 use sqlx::PgPool;
 
+use crate::presence::Connections;
+
 /// Limits and secrets of the API layer.
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
@@ -42,11 +44,17 @@ struct Inner {
     commands: Arc<Commands>,
     projector: Projector,
     settings: ApiSettings,
+    connections: Connections,
 }
 
 impl ApiState {
     pub fn new(commands: Arc<Commands>, projector: Projector, settings: ApiSettings) -> Self {
-        Self(Arc::new(Inner { commands, projector, settings }))
+        Self(Arc::new(Inner { commands, projector, settings, connections: Connections::default() }))
+    }
+
+    /// Open websockets per agent.
+    pub fn connections(&self) -> &Connections {
+        &self.0.connections
     }
 
     pub fn commands(&self) -> &Commands {

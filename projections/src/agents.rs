@@ -167,3 +167,52 @@ async fn apply(tx: &mut PgConnection, id: Uuid, seq: i64, ev: AgentEvent) -> any
     }
     Ok(())
 }
+
+/// Reads of the agents read model.
+pub mod read {
+    use chrono::{DateTime, Utc};
+    use sqlx::PgPool;
+    use uuid::Uuid;
+
+    /// One agent as the API shows it (never the password hash).
+    #[derive(Debug, Clone, sqlx::FromRow)]
+    pub struct AgentRow {
+        pub id: Uuid,
+        pub name: String,
+        pub email: String,
+        pub role: String,
+        pub service_ids: Vec<Uuid>,
+        pub max_concurrent: i32,
+        pub active: bool,
+        pub image_sha256: Option<String>,
+        pub presence: String,
+        pub logged_in_since: Option<DateTime<Utc>>,
+        pub pause_reason_id: Option<Uuid>,
+        pub pause_since: Option<DateTime<Utc>>,
+    }
+
+    const COLUMNS: &str = "id, name, email, role, service_ids, max_concurrent, active, image_sha256, presence,
+                           logged_in_since, pause_reason_id, pause_since";
+
+    pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<AgentRow>> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(pool).await
+    }
+
+    pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<AgentRow>> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM agents WHERE id = ANY($1)")).bind(ids).fetch_all(pool).await
+    }
+
+    /// Active agents other than `except`, by accent-insensitive name, for the agent chat.
+    pub async fn search(pool: &PgPool, except: Uuid, folded: Option<&str>, limit: i64) -> sqlx::Result<Vec<AgentRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM agents
+              WHERE active AND id <> $1 AND ($2::text IS NULL OR name_search LIKE '%' || $2 || '%')
+              ORDER BY name_search, id LIMIT $3"
+        ))
+        .bind(except)
+        .bind(folded)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+}

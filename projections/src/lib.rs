@@ -5,9 +5,11 @@
 //! - [`projection`]: the trait every read model implements.
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
+//! - [`contacts`]: the contacts read model and its searches.
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod agents;
+pub mod contacts;
 pub mod log;
 pub mod projection;
 pub mod runner;
@@ -20,5 +22,5 @@ use std::sync::Arc;
 
 /// Every projection of the product.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(agents::AgentsProjection)]
+    vec![Arc::new(agents::AgentsProjection), Arc::new(contacts::ContactsProjection)]
 }

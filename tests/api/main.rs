@@ -1,4 +1,6 @@
 //! The integration tests: one binary, so that they share one build and one test database server.
 
+mod admin;
+mod contacts;
 mod db_smoke;
 mod helpers;

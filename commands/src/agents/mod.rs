@@ -1,6 +1,7 @@
 //! Agent use cases: registration and settings (administration), credentials, presence.
 
 pub mod change_password;
+pub mod image;
 pub mod lookup;
 pub mod presence;
 pub mod register;

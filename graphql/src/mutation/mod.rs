@@ -1,5 +1,6 @@
 //! Mutation fields, one object per area, merged in [`crate::schema::Mutation`].
 
 pub mod admin;
+pub mod agents;
 pub mod auth;
 pub mod contacts;

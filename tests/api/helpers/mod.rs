@@ -1,3 +1,4 @@
 //! Shared set-up for the integration tests.
 
+pub mod app;
 pub mod db;

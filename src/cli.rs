@@ -1,0 +1,185 @@
+//! The command line: `serve` (the main job), `migrate`, `print-schema`, `create-admin`.
+//! Every option also reads an environment variable, documented in `--help` and the README.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use commands::{Actor, Clock, CommandContext, CommandSettings, Commands};
+use domain::kinds::Role;
+use graphql::ApiSettings;
+
+use crate::app::{connect, migrate, App, AppConfig, DEFAULT_POOL_SIZE};
+use crate::postgres::{resolve_database, ManagedPostgres};
+
+#[derive(Parser, Debug)]
+#[command(name = "agent-panel", version, about = "Event-sourced backend of the Agent Panel")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// PostgreSQL URL. When unset, a PostgreSQL cluster managed by agent-panel is used.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the managed PostgreSQL keeps its data (only without DATABASE_URL).
+    #[arg(long, env = "AGENT_PANEL_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the GraphQL API (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) to stdout.
+    PrintSchema,
+    /// Create the first administrator.
+    CreateAdmin(CreateAdminArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AGENT_PANEL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Database connections of this process.
+    #[arg(long, env = "AGENT_PANEL_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE)]
+    pub pool_size: u32,
+    /// How long a login session lasts, in hours.
+    #[arg(long, env = "AGENT_PANEL_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: i64,
+    /// Secret signing file URLs; set the same value on every instance behind a load balancer
+    /// (default: random per process, so links die with the process).
+    #[arg(long, env = "AGENT_PANEL_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<String>,
+    /// Largest attachment, in MiB.
+    #[arg(long, env = "AGENT_PANEL_MAX_ATTACHMENT_MIB", default_value_t = 20)]
+    pub max_attachment_mib: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateAdminArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub password: String,
+    #[arg(long, default_value = "Administrator")]
+    pub name: String,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::PrintSchema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Serve(args) => serve(cli.db, args).await,
+        Command::Migrate => with_database(cli.db, |url| async move {
+            let pool = connect(&url, 2).await?;
+            migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        })
+        .await,
+        Command::CreateAdmin(args) => with_database(cli.db, |url| async move { create_admin(&url, args).await }).await,
+    }
+}
+
+/// Runs `f` on the database, starting and stopping a managed cluster around it when needed.
+async fn with_database<F, Fut>(db: DbArgs, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    let result = f(url).await;
+    stop_managed(managed).await;
+    result
+}
+
+async fn stop_managed(managed: Option<ManagedPostgres>) {
+    if let Some(pg) = managed {
+        if let Err(e) = pg.stop().await {
+            tracing::error!(error = %format!("{e:#}"), "stopping the managed PostgreSQL failed");
+        }
+    }
+}
+
+async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    let mut api = ApiSettings::default();
+    if let Some(key) = args.signing_key {
+        api.signing_key = key.into_bytes();
+    }
+    api.max_attachment_bytes = args.max_attachment_mib * 1024 * 1024;
+    let config = AppConfig {
+        database_url: url,
+        bind: args.bind,
+        pool_size: args.pool_size,
+        clock: Clock::system(),
+        commands: CommandSettings { session_ttl: chrono::Duration::hours(args.session_hours) },
+        api,
+    };
+    let result = async {
+        let app = App::build(config).await?;
+        tracing::info!(address = %app.local_addr(), "serving GraphQL on http://{}/graphql", app.local_addr());
+        println!("agent-panel listening on http://{}/graphql", app.local_addr());
+        app.run_until(shutdown_signal()).await
+    }
+    .await;
+    stop_managed(managed).await;
+    result
+}
+
+async fn create_admin(url: &str, args: CreateAdminArgs) -> anyhow::Result<()> {
+    let pool = connect(url, 4).await?;
+    migrate(&pool).await?;
+    let commands = Commands::new(pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::new(Actor::System, uuid::Uuid::new_v4().to_string(), commands.clock.now());
+    let input = commands::agents::register::NewAgent {
+        name: args.name,
+        email: args.email.clone(),
+        password: args.password,
+        role: Role::Admin,
+        service_ids: Vec::new(),
+        max_concurrent: 5,
+    };
+    let id = commands::agents::register::register_agent(&commands, &ctx, input).await.map_err(|e| match e {
+        commands::CommandError::Conflict { .. } => anyhow::anyhow!("an agent with e-mail {} already exists", args.email),
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    // Bring the agents read model up to date so the admin can log in at once.
+    let projector = projections::Projector::new(pool, crate::wiring::projections());
+    projector.start().await.context("starting projections")?.into_iter().for_each(|h| h.abort());
+    projector.catch_up_all().await?;
+    println!("administrator {} created with id {id}", args.email);
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
