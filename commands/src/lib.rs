@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod attendances;
 pub mod auth;
 pub mod clock;
 pub mod contacts;

@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use domain::agent::Agent;
+use domain::attendance::Attendance;
 use domain::contact::Contact;
 use sqlx::PgPool;
 
@@ -29,6 +30,7 @@ pub struct Commands {
     pub settings: CommandSettings,
     pub contacts: Cqrs<Contact>,
     pub agents: Cqrs<Agent>,
+    pub attendances: Cqrs<Attendance>,
 }
 
 impl Commands {
@@ -36,6 +38,7 @@ impl Commands {
         Self {
             contacts: cqrs(pool.clone()),
             agents: cqrs(pool.clone()),
+            attendances: cqrs(pool.clone()),
             pool,
             clock,
             settings,

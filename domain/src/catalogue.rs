@@ -51,13 +51,14 @@ pub fn parse_color(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let ok = t.len() == 7
-        && t.starts_with('#')
-        && t[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    let ok = t.len() == 7 && t.starts_with('#') && t[1..].bytes().all(|b| b.is_ascii_hexdigit());
     if ok {
         Ok(Some(t.to_string()))
     } else {
-        Err(FieldError::new("", "must be a colour as #RRGGBB (e.g. #1E90FF)"))
+        Err(FieldError::new(
+            "",
+            "must be a colour as #RRGGBB (e.g. #1E90FF)",
+        ))
     }
 }
 
@@ -66,7 +67,8 @@ pub fn parse_color(raw: Option<&str>) -> Result<Option<String>, FieldError> {
 pub fn parse_language(raw: &str) -> Result<String, FieldError> {
     let t = required_text(raw, LANGUAGE_MAX)?;
     let ok = t.starts_with(|c: char| c.is_ascii_alphabetic())
-        && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(t)
     } else {
@@ -91,21 +93,33 @@ mod tests {
 
     #[test]
     fn iana_time_zones_are_accepted() {
-        assert_eq!(parse_timezone(DEFAULT_TIMEZONE).unwrap(), Tz::America__Sao_Paulo);
+        assert_eq!(
+            parse_timezone(DEFAULT_TIMEZONE).unwrap(),
+            Tz::America__Sao_Paulo
+        );
         assert_eq!(parse_timezone(" UTC ").unwrap(), Tz::UTC);
         assert!(parse_timezone("Europe/Lisbon").is_ok());
     }
 
     #[test]
     fn unknown_or_blank_time_zones_are_rejected() {
-        for tz in ["", "  ", "Mars/Olympus_Mons", "GMT-3:00", "america/sao_paulo_x"] {
+        for tz in [
+            "",
+            "  ",
+            "Mars/Olympus_Mons",
+            "GMT-3:00",
+            "america/sao_paulo_x",
+        ] {
             assert!(parse_timezone(tz).is_err(), "{tz}");
         }
     }
 
     #[test]
     fn colours_are_hash_and_six_hex_digits() {
-        assert_eq!(parse_color(Some("#1e90FF")).unwrap().as_deref(), Some("#1e90FF"));
+        assert_eq!(
+            parse_color(Some("#1e90FF")).unwrap().as_deref(),
+            Some("#1e90FF")
+        );
         assert_eq!(parse_color(None).unwrap(), None);
         assert_eq!(parse_color(Some("  ")).unwrap(), None);
         for c in ["1E90FF", "#1E90F", "#1E90FF0", "#GGGGGG", "red", "#fff"] {
@@ -118,7 +132,13 @@ mod tests {
         for l in ["pt_BR", "en", "es-419", "zh_Hant_HK"] {
             assert_eq!(parse_language(l).unwrap(), l);
         }
-        for l in ["", "pt BR", "_pt", "português", &"a".repeat(LANGUAGE_MAX + 1)] {
+        for l in [
+            "",
+            "pt BR",
+            "_pt",
+            "português",
+            &"a".repeat(LANGUAGE_MAX + 1),
+        ] {
             assert!(parse_language(l).is_err(), "{l}");
         }
     }

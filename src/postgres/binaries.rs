@@ -231,3 +231,8 @@ mod tests {
         assert_eq!(names, ["postgresql@16", "postgresql@14", "postgresql@9.6"]);
     }
 }
+
+/// Whether this process runs as root (then PostgreSQL must run as another user).
+pub fn running_as_root() -> bool {
+    effective_uid().map(|uid| uid == 0).unwrap_or(false)
+}

@@ -22,8 +22,12 @@ pub const DATA_DIR_ENV: &str = "AGENT_PANEL_DATA_DIR";
 
 /// `data/` under the platform's data directory (`~/.local/share/agent-panel/data` on Linux,
 /// `~/Library/Application Support/agent-panel/data` on macOS), or `./data` when the platform
-/// has none (no home directory).
+/// has none (no home directory). As root, `/var/lib/agent-panel/data`: the cluster then runs as
+/// the `postgres` user, who cannot enter root's home.
 pub fn default_data_dir() -> PathBuf {
+    if binaries::running_as_root() {
+        return PathBuf::from("/var/lib/agent-panel/data");
+    }
     dirs::data_dir()
         .map(|dir| dir.join("agent-panel").join("data"))
         .unwrap_or_else(|| PathBuf::from("data"))

@@ -44,13 +44,22 @@ pub struct NewAccount {
 }
 
 /// Creates an account (ADMIN). VALIDATION on `name` or `timezone`.
-pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewAccount) -> CommandResult<AccountRow> {
+pub async fn create(
+    pool: &PgPool,
+    ctx: &CommandContext,
+    input: NewAccount,
+) -> CommandResult<AccountRow> {
     require_admin(ctx)?;
     let mut errors = ValidationErrors::default();
     let name = errors.check("name", parse_name(&input.name));
-    let tz = errors.check("timezone", parse_timezone(input.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE)));
+    let tz = errors.check(
+        "timezone",
+        parse_timezone(input.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE)),
+    );
     errors.into_result()?;
-    let (Some(name), Some(tz)) = (name, tz) else { unreachable!("checked above") };
+    let (Some(name), Some(tz)) = (name, tz) else {
+        unreachable!("checked above")
+    };
 
     let mut tx = pool.begin().await?;
     let row: AccountRow = sqlx::query_as(&format!(
@@ -71,23 +80,29 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewAccount) -> C
 
 /// One account, if it exists.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> CommandResult<Option<AccountRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// The accounts among `ids` that exist (any order).
 pub async fn get_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> CommandResult<Vec<AccountRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ANY($1)"))
-        .bind(ids)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM accounts WHERE id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
 }
 
 /// Every account, by name.
 pub async fn list(db: impl PgExecutor<'_>) -> CommandResult<Vec<AccountRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts ORDER BY lower(name), name, id"))
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM accounts ORDER BY lower(name), name, id"
+    ))
+    .fetch_all(db)
+    .await?)
 }

@@ -26,7 +26,12 @@ pub struct ClassificationRow {
 
 /// Creates a classification (ADMIN). VALIDATION on `name` or `accountId`; CONFLICT when the
 /// account has one of that name (case-insensitive).
-pub async fn create(pool: &PgPool, ctx: &CommandContext, account_id: Uuid, name: &str) -> CommandResult<ClassificationRow> {
+pub async fn create(
+    pool: &PgPool,
+    ctx: &CommandContext,
+    account_id: Uuid,
+    name: &str,
+) -> CommandResult<ClassificationRow> {
     require_admin(ctx)?;
     let name = parse_name(name).map_err(|e| ValidationErrors::from(e.under("name")))?;
     let mut tx = pool.begin().await?;
@@ -43,29 +48,42 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, account_id: Uuid, name:
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        let existing =
-            sqlx::query_scalar("SELECT id FROM classifications WHERE account_id = $1 AND lower(name) = lower($2)")
-                .bind(account_id)
-                .bind(&name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let existing = sqlx::query_scalar(
+            "SELECT id FROM classifications WHERE account_id = $1 AND lower(name) = lower($2)",
+        )
+        .bind(account_id)
+        .bind(&name)
+        .fetch_optional(&mut *tx)
+        .await?;
         return Err(duplicate("a classification", &name, existing));
     };
-    audit::record(&mut tx, ctx, action::CLASSIFICATION_CREATED, Some(row.id), &row).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        action::CLASSIFICATION_CREATED,
+        Some(row.id),
+        &row,
+    )
+    .await?;
     tx.commit().await?;
     Ok(row)
 }
 
 /// One classification, if it exists.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> CommandResult<Option<ClassificationRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM classifications WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM classifications WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// The classifications of one account, by name.
-pub async fn list(db: impl PgExecutor<'_>, account_id: Uuid) -> CommandResult<Vec<ClassificationRow>> {
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    account_id: Uuid,
+) -> CommandResult<Vec<ClassificationRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM classifications WHERE account_id = $1 ORDER BY lower(name), name, id"
     ))

@@ -42,7 +42,14 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, name: &str) -> CommandR
             .await?;
         return Err(duplicate("an integration token", &name, existing));
     }
-    audit::record(&mut tx, ctx, action::INTEGRATION_TOKEN_CREATED, Some(id), serde_json::json!({ "name": name })).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        action::INTEGRATION_TOKEN_CREATED,
+        Some(id),
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(token)
 }

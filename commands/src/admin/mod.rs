@@ -34,17 +34,20 @@ pub(crate) fn require_admin(ctx: &CommandContext) -> CommandResult<()> {
     if ctx.actor.is_admin() {
         Ok(())
     } else {
-        Err(CommandError::forbidden("only administrators may change the catalogue"))
+        Err(CommandError::forbidden(
+            "only administrators may change the catalogue",
+        ))
     }
 }
 
 /// VALIDATION on `accountId` unless the account exists. Takes the account's row lock, so that
 /// changes of one account's catalogue (its default service) are applied one at a time.
 pub(crate) async fn lock_account(conn: &mut PgConnection, account_id: Uuid) -> CommandResult<()> {
-    let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
-        .bind(account_id)
-        .fetch_optional(conn)
-        .await?;
+    let found: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
     match found {
         Some(_) => Ok(()),
         None => Err(CommandError::field("accountId", "no account has this id")),
@@ -53,5 +56,8 @@ pub(crate) async fn lock_account(conn: &mut PgConnection, account_id: Uuid) -> C
 
 /// CONFLICT naming the existing record.
 pub(crate) fn duplicate(what: &str, name: &str, existing_id: Option<Uuid>) -> CommandError {
-    CommandError::Conflict { message: format!("{what} named {name:?} already exists"), existing_id }
+    CommandError::Conflict {
+        message: format!("{what} named {name:?} already exists"),
+        existing_id,
+    }
 }

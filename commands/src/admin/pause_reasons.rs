@@ -26,7 +26,11 @@ pub struct PauseReasonRow {
 
 /// Creates a pause reason (ADMIN). VALIDATION on `name`; CONFLICT when one of that name exists
 /// (case-insensitive).
-pub async fn create(pool: &PgPool, ctx: &CommandContext, name: &str) -> CommandResult<PauseReasonRow> {
+pub async fn create(
+    pool: &PgPool,
+    ctx: &CommandContext,
+    name: &str,
+) -> CommandResult<PauseReasonRow> {
     require_admin(ctx)?;
     let name = parse_name(name).map_err(|e| ValidationErrors::from(e.under("name")))?;
     let mut tx = pool.begin().await?;
@@ -41,36 +45,50 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, name: &str) -> CommandR
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        let existing = sqlx::query_scalar("SELECT id FROM pause_reasons WHERE lower(name) = lower($1)")
-            .bind(&name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing =
+            sqlx::query_scalar("SELECT id FROM pause_reasons WHERE lower(name) = lower($1)")
+                .bind(&name)
+                .fetch_optional(&mut *tx)
+                .await?;
         return Err(duplicate("a pause reason", &name, existing));
     };
-    audit::record(&mut tx, ctx, action::PAUSE_REASON_CREATED, Some(row.id), &row).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        action::PAUSE_REASON_CREATED,
+        Some(row.id),
+        &row,
+    )
+    .await?;
     tx.commit().await?;
     Ok(row)
 }
 
 /// One pause reason, if it exists.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> CommandResult<Option<PauseReasonRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM pause_reasons WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM pause_reasons WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// The pause reasons among `ids` that exist (any order).
 pub async fn get_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> CommandResult<Vec<PauseReasonRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM pause_reasons WHERE id = ANY($1)"))
-        .bind(ids)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM pause_reasons WHERE id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
 }
 
 /// Every pause reason, by name.
 pub async fn list(db: impl PgExecutor<'_>) -> CommandResult<Vec<PauseReasonRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM pause_reasons ORDER BY lower(name), name, id"))
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM pause_reasons ORDER BY lower(name), name, id"
+    ))
+    .fetch_all(db)
+    .await?)
 }

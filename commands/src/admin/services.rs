@@ -39,7 +39,11 @@ pub struct NewService {
 
 /// Creates a service (ADMIN). VALIDATION on `name` or `accountId` (no such account); CONFLICT
 /// when the account has a service of that name (case-insensitive).
-pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewService) -> CommandResult<ServiceRow> {
+pub async fn create(
+    pool: &PgPool,
+    ctx: &CommandContext,
+    input: NewService,
+) -> CommandResult<ServiceRow> {
     require_admin(ctx)?;
     let name = parse_name(&input.name).map_err(|e| ValidationErrors::from(e.under("name")))?;
 
@@ -58,11 +62,13 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewService) -> C
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        let existing = sqlx::query_scalar("SELECT id FROM services WHERE account_id = $1 AND lower(name) = lower($2)")
-            .bind(input.account_id)
-            .bind(&name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing = sqlx::query_scalar(
+            "SELECT id FROM services WHERE account_id = $1 AND lower(name) = lower($2)",
+        )
+        .bind(input.account_id)
+        .bind(&name)
+        .fetch_optional(&mut *tx)
+        .await?;
         return Err(duplicate("a service", &name, existing));
     };
     audit::record(
@@ -75,10 +81,11 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewService) -> C
     .await?;
     if input.default {
         // The account row is locked since `lock_account`: nobody else switches it meanwhile.
-        let previous: Option<Uuid> = sqlx::query_scalar("SELECT default_service_id FROM accounts WHERE id = $1")
-            .bind(input.account_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let previous: Option<Uuid> =
+            sqlx::query_scalar("SELECT default_service_id FROM accounts WHERE id = $1")
+                .bind(input.account_id)
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query("UPDATE accounts SET default_service_id = $2 WHERE id = $1")
             .bind(input.account_id)
             .bind(row.id)
@@ -99,18 +106,22 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewService) -> C
 
 /// One service, if it exists.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> CommandResult<Option<ServiceRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM services WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM services WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// The services among `ids` that exist, by name.
 pub async fn get_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> CommandResult<Vec<ServiceRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM services WHERE id = ANY($1) ORDER BY lower(name), name, id"))
-        .bind(ids)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM services WHERE id = ANY($1) ORDER BY lower(name), name, id"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
 }
 
 /// The ids among `ids` that name no service (to reject references, e.g. an agent's services).
@@ -125,7 +136,10 @@ pub async fn missing(db: impl PgExecutor<'_>, ids: &[Uuid]) -> CommandResult<Vec
 }
 
 /// The services of one account, or of every account, by name.
-pub async fn list(db: impl PgExecutor<'_>, account_id: Option<Uuid>) -> CommandResult<Vec<ServiceRow>> {
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    account_id: Option<Uuid>,
+) -> CommandResult<Vec<ServiceRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM services WHERE ($1::uuid IS NULL OR account_id = $1) ORDER BY lower(name), name, id"
     ))
@@ -135,7 +149,10 @@ pub async fn list(db: impl PgExecutor<'_>, account_id: Option<Uuid>) -> CommandR
 }
 
 /// The account's default service, if it has one.
-pub async fn default_of(db: impl PgExecutor<'_>, account_id: Uuid) -> CommandResult<Option<ServiceRow>> {
+pub async fn default_of(
+    db: impl PgExecutor<'_>,
+    account_id: Uuid,
+) -> CommandResult<Option<ServiceRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM services WHERE id = (SELECT default_service_id FROM accounts WHERE id = $1)"
     ))

@@ -10,7 +10,8 @@ use super::require_admin;
 use crate::context::CommandContext;
 use crate::error::CommandResult;
 
-const COLUMNS: &str = "show_statistics, allow_image_change, allow_password_change, updated_at, updated_by";
+const COLUMNS: &str =
+    "show_statistics, allow_image_change, allow_password_change, updated_at, updated_by";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,13 +37,19 @@ pub struct SettingsPatch {
 
 /// The settings (the row is created by the migrations).
 pub async fn get(db: impl PgExecutor<'_>) -> CommandResult<SettingsRow> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM panel_settings"))
-        .fetch_one(db)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM panel_settings"))
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 /// Changes the settings given (ADMIN); returns them all.
-pub async fn update(pool: &PgPool, ctx: &CommandContext, patch: SettingsPatch) -> CommandResult<SettingsRow> {
+pub async fn update(
+    pool: &PgPool,
+    ctx: &CommandContext,
+    patch: SettingsPatch,
+) -> CommandResult<SettingsRow> {
     require_admin(ctx)?;
     let mut tx = pool.begin().await?;
     let row: SettingsRow = sqlx::query_as(&format!(

@@ -42,7 +42,9 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewTag) -> Comma
     let name = errors.check("name", parse_name(&input.name));
     let color = errors.check("color", parse_color(input.color.as_deref()));
     errors.into_result()?;
-    let (Some(name), Some(color)) = (name, color) else { unreachable!("checked above") };
+    let (Some(name), Some(color)) = (name, color) else {
+        unreachable!("checked above")
+    };
 
     let mut tx = pool.begin().await?;
     lock_account(&mut tx, input.account_id).await?;
@@ -59,11 +61,13 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewTag) -> Comma
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        let existing = sqlx::query_scalar("SELECT id FROM tags WHERE account_id = $1 AND lower(name) = lower($2)")
-            .bind(input.account_id)
-            .bind(&name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing = sqlx::query_scalar(
+            "SELECT id FROM tags WHERE account_id = $1 AND lower(name) = lower($2)",
+        )
+        .bind(input.account_id)
+        .bind(&name)
+        .fetch_optional(&mut *tx)
+        .await?;
         return Err(duplicate("a tag", &name, existing));
     };
     audit::record(&mut tx, ctx, action::TAG_CREATED, Some(row.id), &row).await?;
@@ -73,24 +77,30 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewTag) -> Comma
 
 /// One tag, if it exists.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> CommandResult<Option<TagRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM tags WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tags WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// The tags among `ids` that exist, by name (a contact's tags).
 pub async fn get_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> CommandResult<Vec<TagRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM tags WHERE id = ANY($1) ORDER BY lower(name), name, id"))
-        .bind(ids)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tags WHERE id = ANY($1) ORDER BY lower(name), name, id"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
 }
 
 /// The tags of one account, by name.
 pub async fn list(db: impl PgExecutor<'_>, account_id: Uuid) -> CommandResult<Vec<TagRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM tags WHERE account_id = $1 ORDER BY lower(name), name, id"))
-        .bind(account_id)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tags WHERE account_id = $1 ORDER BY lower(name), name, id"
+    ))
+    .bind(account_id)
+    .fetch_all(db)
+    .await?)
 }

@@ -17,7 +17,8 @@ use super::{duplicate, lock_account, require_admin};
 use crate::context::CommandContext;
 use crate::error::CommandResult;
 
-const COLUMNS: &str = "id, account_id, channel, name, language, body, variable_count, created_at, created_by";
+const COLUMNS: &str =
+    "id, account_id, channel, name, language, body, variable_count, created_at, created_by";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,14 +76,20 @@ pub struct NewTemplate {
 /// Creates a template (ADMIN). VALIDATION on `name`, `language`, `body` (malformed or gapped
 /// placeholders) or `accountId`; CONFLICT when the account has a template of that channel, name
 /// and language.
-pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewTemplate) -> CommandResult<TemplateRow> {
+pub async fn create(
+    pool: &PgPool,
+    ctx: &CommandContext,
+    input: NewTemplate,
+) -> CommandResult<TemplateRow> {
     require_admin(ctx)?;
     let mut errors = ValidationErrors::default();
     let name = errors.check("name", parse_name(&input.name));
     let language = errors.check("language", parse_language(&input.language));
     let body = errors.check("body", TemplateBody::parse(&input.body));
     errors.into_result()?;
-    let (Some(name), Some(language), Some(body)) = (name, language, body) else { unreachable!("checked above") };
+    let (Some(name), Some(language), Some(body)) = (name, language, body) else {
+        unreachable!("checked above")
+    };
     let variable_count = i32::try_from(body.variable_count()).map_err(anyhow::Error::new)?;
 
     let mut tx = pool.begin().await?;
@@ -113,7 +120,11 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewTemplate) -> 
         .bind(&language)
         .fetch_optional(&mut *tx)
         .await?;
-        return Err(duplicate(&format!("a {} template in {language}", input.channel), &name, existing));
+        return Err(duplicate(
+            &format!("a {} template in {language}", input.channel),
+            &name,
+            existing,
+        ));
     };
     audit::record(&mut tx, ctx, action::TEMPLATE_CREATED, Some(row.id), &row).await?;
     tx.commit().await?;
@@ -122,14 +133,20 @@ pub async fn create(pool: &PgPool, ctx: &CommandContext, input: NewTemplate) -> 
 
 /// One template, if it exists.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> CommandResult<Option<TemplateRow>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// The templates of one account and channel, by name then language.
-pub async fn list(db: impl PgExecutor<'_>, account_id: Uuid, channel: ChannelType) -> CommandResult<Vec<TemplateRow>> {
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    account_id: Uuid,
+    channel: ChannelType,
+) -> CommandResult<Vec<TemplateRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM templates WHERE account_id = $1 AND channel = $2
           ORDER BY lower(name), name, language, id"

@@ -4,7 +4,8 @@
 
 use async_graphql::{Context, InputObject, Object};
 use commands::admin::{
-    accounts, classifications, integration_tokens, pause_reasons, services, settings, tags, templates,
+    accounts, classifications, integration_tokens, pause_reasons, services, settings, tags,
+    templates,
 };
 use domain::catalogue::DEFAULT_TIMEZONE;
 use sqlx::PgPool;
@@ -64,14 +65,25 @@ pub struct AdminMutation;
 
 #[Object]
 impl AdminMutation {
-    async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> ApiResult<Account> {
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAccountInput,
+    ) -> ApiResult<Account> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
         // An explicit null means the default too.
-        let input = accounts::NewAccount { name: input.name, timezone: input.timezone.or_else(default_timezone) };
+        let input = accounts::NewAccount {
+            name: input.name,
+            timezone: input.timezone.or_else(default_timezone),
+        };
         Ok(accounts::create(pool(ctx), &cc, input).await.gql()?.into())
     }
 
-    async fn create_service(&self, ctx: &Context<'_>, input: CreateServiceInput) -> ApiResult<Service> {
+    async fn create_service(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateServiceInput,
+    ) -> ApiResult<Service> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
         let input = services::NewService {
             account_id: input.account_id,
@@ -82,7 +94,11 @@ impl AdminMutation {
         Ok(services::create(pool(ctx), &cc, input).await.gql()?.into())
     }
 
-    async fn update_settings(&self, ctx: &Context<'_>, input: UpdateSettingsInput) -> ApiResult<AgentPanelSettings> {
+    async fn update_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateSettingsInput,
+    ) -> ApiResult<AgentPanelSettings> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
         let patch = settings::SettingsPatch {
             show_statistics: input.show_statistics,
@@ -94,7 +110,10 @@ impl AdminMutation {
 
     async fn create_pause_reason(&self, ctx: &Context<'_>, name: String) -> ApiResult<PauseReason> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
-        Ok(pause_reasons::create(pool(ctx), &cc, &name).await.gql()?.into())
+        Ok(pause_reasons::create(pool(ctx), &cc, &name)
+            .await
+            .gql()?
+            .into())
     }
 
     async fn create_tag(
@@ -105,7 +124,11 @@ impl AdminMutation {
         color: Option<String>,
     ) -> ApiResult<Tag> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
-        let input = tags::NewTag { account_id, name, color };
+        let input = tags::NewTag {
+            account_id,
+            name,
+            color,
+        };
         Ok(tags::create(pool(ctx), &cc, input).await.gql()?.into())
     }
 
@@ -116,10 +139,17 @@ impl AdminMutation {
         name: String,
     ) -> ApiResult<Classification> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
-        Ok(classifications::create(pool(ctx), &cc, account_id, &name).await.gql()?.into())
+        Ok(classifications::create(pool(ctx), &cc, account_id, &name)
+            .await
+            .gql()?
+            .into())
     }
 
-    async fn create_template(&self, ctx: &Context<'_>, input: CreateTemplateInput) -> ApiResult<Template> {
+    async fn create_template(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTemplateInput,
+    ) -> ApiResult<Template> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
         let input = templates::NewTemplate {
             account_id: input.account_id,
@@ -134,6 +164,8 @@ impl AdminMutation {
     /// Returns the token once; only its hash is stored.
     async fn create_integration_token(&self, ctx: &Context<'_>, name: String) -> ApiResult<String> {
         let cc = auth::command_context(ctx, auth::admin(ctx)?);
-        integration_tokens::create(pool(ctx), &cc, &name).await.gql()
+        integration_tokens::create(pool(ctx), &cc, &name)
+            .await
+            .gql()
     }
 }

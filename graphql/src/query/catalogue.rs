@@ -4,7 +4,9 @@
 //! templates); lists are ordered by name.
 
 use async_graphql::{Context, Object};
-use commands::admin::{accounts, classifications, pause_reasons, services, settings, tags, templates};
+use commands::admin::{
+    accounts, classifications, pause_reasons, services, settings, tags, templates,
+};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -31,21 +33,44 @@ impl CatalogueQuery {
 
     async fn accounts(&self, ctx: &Context<'_>) -> ApiResult<Vec<Account>> {
         auth::actor(ctx)?;
-        Ok(accounts::list(pool(ctx)).await.gql()?.into_iter().map(Account::from).collect())
+        Ok(accounts::list(pool(ctx))
+            .await
+            .gql()?
+            .into_iter()
+            .map(Account::from)
+            .collect())
     }
 
     /// The services of one account, or of all accounts.
-    async fn services(&self, ctx: &Context<'_>, account_id: Option<Uuid>) -> ApiResult<Vec<Service>> {
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Option<Uuid>,
+    ) -> ApiResult<Vec<Service>> {
         auth::actor(ctx)?;
-        Ok(services::list(pool(ctx), account_id).await.gql()?.into_iter().map(Service::from).collect())
+        Ok(services::list(pool(ctx), account_id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Service::from)
+            .collect())
     }
 
     async fn pause_reasons(&self, ctx: &Context<'_>) -> ApiResult<Vec<PauseReason>> {
         auth::actor(ctx)?;
-        Ok(pause_reasons::list(pool(ctx)).await.gql()?.into_iter().map(PauseReason::from).collect())
+        Ok(pause_reasons::list(pool(ctx))
+            .await
+            .gql()?
+            .into_iter()
+            .map(PauseReason::from)
+            .collect())
     }
 
-    async fn classifications(&self, ctx: &Context<'_>, account_id: Uuid) -> ApiResult<Vec<Classification>> {
+    async fn classifications(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+    ) -> ApiResult<Vec<Classification>> {
         auth::actor(ctx)?;
         Ok(classifications::list(pool(ctx), account_id)
             .await
@@ -57,10 +82,20 @@ impl CatalogueQuery {
 
     async fn tags(&self, ctx: &Context<'_>, account_id: Uuid) -> ApiResult<Vec<Tag>> {
         auth::actor(ctx)?;
-        Ok(tags::list(pool(ctx), account_id).await.gql()?.into_iter().map(Tag::from).collect())
+        Ok(tags::list(pool(ctx), account_id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Tag::from)
+            .collect())
     }
 
-    async fn templates(&self, ctx: &Context<'_>, account_id: Uuid, channel: ChannelType) -> ApiResult<Vec<Template>> {
+    async fn templates(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+        channel: ChannelType,
+    ) -> ApiResult<Vec<Template>> {
         auth::actor(ctx)?;
         Ok(templates::list(pool(ctx), account_id, channel.into())
             .await

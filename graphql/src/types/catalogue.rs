@@ -91,7 +91,9 @@ impl Role {
     /// The role as stored (`AGENT`, `SUPERVISOR`, `ADMIN`); anything else shows as AGENT, the
     /// least privileged.
     pub fn from_stored(s: &str) -> Self {
-        kinds::Role::parse(s).and_then(|r| Self::try_from(r).ok()).unwrap_or(Self::Agent)
+        kinds::Role::parse(s)
+            .and_then(|r| Self::try_from(r).ok())
+            .unwrap_or(Self::Agent)
     }
 }
 
@@ -104,9 +106,9 @@ impl TryFrom<kinds::Role> for Role {
             kinds::Role::Agent => Ok(Self::Agent),
             kinds::Role::Supervisor => Ok(Self::Supervisor),
             kinds::Role::Admin => Ok(Self::Admin),
-            kinds::Role::Integration => {
-                Err(CommandError::Internal(anyhow::anyhow!("INTEGRATION is not an agent role")))
-            }
+            kinds::Role::Integration => Err(CommandError::Internal(anyhow::anyhow!(
+                "INTEGRATION is not an agent role"
+            ))),
         }
     }
 }
@@ -128,14 +130,21 @@ pub struct Account {
 impl Account {
     /// Where inbound attendances go when the gateway names no service.
     async fn default_service(&self, ctx: &Context<'_>) -> ApiResult<Option<Service>> {
-        let Some(id) = self.default_service_id else { return Ok(None) };
+        let Some(id) = self.default_service_id else {
+            return Ok(None);
+        };
         Ok(services::get(pool(ctx), id).await.gql()?.map(Service::from))
     }
 }
 
 impl From<accounts::AccountRow> for Account {
     fn from(r: accounts::AccountRow) -> Self {
-        Self { id: r.id, name: r.name, timezone: r.timezone, default_service_id: r.default_service_id }
+        Self {
+            id: r.id,
+            name: r.name,
+            timezone: r.timezone,
+            default_service_id: r.default_service_id,
+        }
     }
 }
 
@@ -147,7 +156,9 @@ impl Account {
 
     /// The account `id`, or NOT_FOUND (for the contract's non-null references).
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Self> {
-        Self::find(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("account")))
+        Self::find(ctx, id)
+            .await?
+            .ok_or_else(|| gql(CommandError::not_found("account")))
     }
 }
 
@@ -171,7 +182,12 @@ impl Service {
 
 impl From<services::ServiceRow> for Service {
     fn from(r: services::ServiceRow) -> Self {
-        Self { id: r.id, account_id: r.account_id, name: r.name, survey_enabled: r.survey_enabled }
+        Self {
+            id: r.id,
+            account_id: r.account_id,
+            name: r.name,
+            survey_enabled: r.survey_enabled,
+        }
     }
 }
 
@@ -183,7 +199,9 @@ impl Service {
 
     /// The service `id`, or NOT_FOUND (for the contract's non-null references).
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Self> {
-        Self::find(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("service")))
+        Self::find(ctx, id)
+            .await?
+            .ok_or_else(|| gql(CommandError::not_found("service")))
     }
 
     /// The services among `ids` that exist, by name.
@@ -191,7 +209,12 @@ impl Service {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(services::get_many(pool(ctx), ids).await.gql()?.into_iter().map(Self::from).collect())
+        Ok(services::get_many(pool(ctx), ids)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Self::from)
+            .collect())
     }
 }
 
@@ -211,13 +234,23 @@ impl Tag {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(tags::get_many(pool(ctx), ids).await.gql()?.into_iter().map(Self::from).collect())
+        Ok(tags::get_many(pool(ctx), ids)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Self::from)
+            .collect())
     }
 }
 
 impl From<TagRow> for Tag {
     fn from(r: TagRow) -> Self {
-        Self { id: r.id, account_id: r.account_id, name: r.name, color: r.color }
+        Self {
+            id: r.id,
+            account_id: r.account_id,
+            name: r.name,
+            color: r.color,
+        }
     }
 }
 
@@ -232,13 +265,20 @@ pub struct Classification {
 impl Classification {
     /// The classification `id`, if it exists.
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Self>> {
-        Ok(classifications::get(pool(ctx), id).await.gql()?.map(Self::from))
+        Ok(classifications::get(pool(ctx), id)
+            .await
+            .gql()?
+            .map(Self::from))
     }
 }
 
 impl From<ClassificationRow> for Classification {
     fn from(r: ClassificationRow) -> Self {
-        Self { id: r.id, account_id: r.account_id, name: r.name }
+        Self {
+            id: r.id,
+            account_id: r.account_id,
+            name: r.name,
+        }
     }
 }
 
@@ -285,7 +325,9 @@ impl Template {
 
     /// The template `id`, or NOT_FOUND (for the contract's non-null references).
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Self> {
-        Self::find(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("template")))
+        Self::find(ctx, id)
+            .await?
+            .ok_or_else(|| gql(CommandError::not_found("template")))
     }
 }
 
@@ -297,19 +339,27 @@ pub struct PauseReason {
 
 impl From<pause_reasons::PauseReasonRow> for PauseReason {
     fn from(r: pause_reasons::PauseReasonRow) -> Self {
-        Self { id: r.id, name: r.name }
+        Self {
+            id: r.id,
+            name: r.name,
+        }
     }
 }
 
 impl PauseReason {
     /// The pause reason `id`, if it exists.
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Self>> {
-        Ok(pause_reasons::get(pool(ctx), id).await.gql()?.map(Self::from))
+        Ok(pause_reasons::get(pool(ctx), id)
+            .await
+            .gql()?
+            .map(Self::from))
     }
 
     /// The pause reason `id`, or NOT_FOUND.
     pub async fn require(ctx: &Context<'_>, id: Uuid) -> ApiResult<Self> {
-        Self::load(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("pause reason")))
+        Self::load(ctx, id)
+            .await?
+            .ok_or_else(|| gql(CommandError::not_found("pause reason")))
     }
 }
 
