@@ -1,7 +1,8 @@
 //! The catalogue's administration: accounts, services (and the account's default), settings,
 //! pause reasons, tags, classifications, templates, integration tokens, and their audit trail.
 //!
-//! These drive the use cases in `commands::admin` on a fresh database each.
+//! The first tests go through the API over HTTP (guards, error codes, the contract's shapes);
+//! the rest drive the use cases in `commands::admin` directly, on a fresh database each.
 
 use chrono::Utc;
 use commands::admin::{
@@ -10,10 +11,533 @@ use commands::admin::{
 };
 use commands::{Actor, CommandContext, CommandError};
 use domain::kinds::{ChannelType, Role};
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::app::{error_code, spawn_app, TestApp};
 use crate::helpers::db::test_database;
+
+// ---------------------------------------------------------------- over HTTP
+
+const CREATE_ACCOUNT: &str =
+    "mutation($i: CreateAccountInput!) { createAccount(input: $i) { id name timezone defaultService { id } } }";
+const CREATE_SERVICE: &str = "mutation($i: CreateServiceInput!) {
+    createService(input: $i) { id name surveyEnabled account { id name } } }";
+const CREATE_TEMPLATE: &str = "mutation($i: CreateTemplateInput!) {
+    createTemplate(input: $i) { id account { id } channel name language body variableCount } }";
+const CREATE_TAG: &str =
+    "mutation($a: UUID!, $n: String!, $c: String) { createTag(accountId: $a, name: $n, color: $c) { id name color } }";
+const UPDATE_SETTINGS: &str = "mutation($i: UpdateSettingsInput!) {
+    updateSettings(input: $i) { showStatistics allowImageChange allowPasswordChange } }";
+
+/// The `field`s of the first error's `extensions.fields`.
+fn error_fields(v: &Value) -> Vec<String> {
+    v["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fields in {v:#}"))
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn id(v: &Value) -> Uuid {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not an id: {v}"))
+        .parse()
+        .unwrap()
+}
+
+/// A logged-in administrator: (agent id, token).
+async fn admin_agent(app: &TestApp) -> (Uuid, String) {
+    let email = format!("admin-{}@example.com", Uuid::new_v4().simple());
+    let id = app.register_agent(&email, Role::Admin, vec![]).await;
+    (id, app.login(&email).await)
+}
+
+async fn create_account(app: &TestApp, admin: &str, name: &str) -> Uuid {
+    let data = app
+        .ok(Some(admin), CREATE_ACCOUNT, json!({"i": {"name": name}}))
+        .await;
+    id(&data["createAccount"]["id"])
+}
+
+#[tokio::test]
+async fn administration_needs_a_token_and_the_admin_role() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (_, agent) = app.agent_in(service).await;
+    let supervisor_email = format!("sup-{}@example.com", Uuid::new_v4().simple());
+    app.register_agent(&supervisor_email, Role::Supervisor, vec![service])
+        .await;
+    let supervisor = app.login(&supervisor_email).await;
+
+    let attempts: [(&str, Value); 8] = [
+        (CREATE_ACCOUNT, json!({"i": {"name": "X"}})),
+        (
+            CREATE_SERVICE,
+            json!({"i": {"accountId": account, "name": "X"}}),
+        ),
+        (UPDATE_SETTINGS, json!({"i": {"showStatistics": false}})),
+        (
+            "mutation { createPauseReason(name: \"X\") { id } }",
+            json!({}),
+        ),
+        (CREATE_TAG, json!({"a": account, "n": "X"})),
+        (
+            "mutation($a: UUID!) { createClassification(accountId: $a, name: \"X\") { id } }",
+            json!({"a": account}),
+        ),
+        (
+            CREATE_TEMPLATE,
+            json!({"i": {"accountId": account, "channel": "SMS", "name": "x", "language": "pt_BR", "body": "x"}}),
+        ),
+        (
+            "mutation { createIntegrationToken(name: \"X\") }",
+            json!({}),
+        ),
+    ];
+    for (query, vars) in attempts {
+        assert_eq!(
+            error_code(&app.graphql(None, query, vars.clone()).await),
+            "UNAUTHENTICATED",
+            "{query}"
+        );
+        assert_eq!(
+            error_code(&app.graphql(Some("not-a-token"), query, vars.clone()).await),
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(
+            error_code(&app.graphql(Some(&agent), query, vars.clone()).await),
+            "FORBIDDEN",
+            "{query}"
+        );
+        assert_eq!(
+            error_code(&app.graphql(Some(&supervisor), query, vars).await),
+            "FORBIDDEN",
+            "{query}"
+        );
+    }
+    // Nothing was created: one account, one service, default settings.
+    let data = app
+        .ok(
+            Some(&agent),
+            "{ accounts { id } services { id } settings { showStatistics } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(data["services"].as_array().unwrap().len(), 1);
+    assert_eq!(data["settings"]["showStatistics"], true);
+}
+
+#[tokio::test]
+async fn the_catalogue_is_readable_by_any_caller_with_a_token_only() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, _) = app.account_with_service(&admin).await;
+    let query =
+        "query($a: UUID!) { accounts { id } services(accountId: $a) { id } pauseReasons { id }
+        classifications(accountId: $a) { id } tags(accountId: $a) { id }
+        templates(accountId: $a, channel: WHATSAPP) { id } settings { showStatistics } }";
+    let v = app.graphql(None, query, json!({"a": account})).await;
+    assert_eq!(error_code(&v), "UNAUTHENTICATED");
+
+    let data = app
+        .ok(
+            Some(&admin),
+            "mutation { createIntegrationToken(name: \"gateway\") }",
+            json!({}),
+        )
+        .await;
+    let token = data["createIntegrationToken"].as_str().unwrap().to_string();
+    assert!(token.len() >= 32, "{token}");
+    let data = app.ok(Some(&token), query, json!({"a": account})).await;
+    assert_eq!(data["accounts"][0]["id"], json!(account));
+
+    let v = app
+        .graphql(
+            Some(&admin),
+            "mutation { createIntegrationToken(name: \"gateway\") }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+}
+
+#[tokio::test]
+async fn an_account_gets_sao_paulo_time_and_rejects_an_unknown_zone() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let data = app
+        .ok(
+            Some(&admin),
+            CREATE_ACCOUNT,
+            json!({"i": {"name": "  Acme "}}),
+        )
+        .await;
+    assert_eq!(data["createAccount"]["name"], "Acme");
+    assert_eq!(data["createAccount"]["timezone"], "America/Sao_Paulo");
+    assert_eq!(data["createAccount"]["defaultService"], Value::Null);
+
+    let data = app
+        .ok(
+            Some(&admin),
+            CREATE_ACCOUNT,
+            json!({"i": {"name": "Porto", "timezone": "Europe/Lisbon"}}),
+        )
+        .await;
+    assert_eq!(data["createAccount"]["timezone"], "Europe/Lisbon");
+
+    let v = app
+        .graphql(
+            Some(&admin),
+            CREATE_ACCOUNT,
+            json!({"i": {"name": "X", "timezone": "America/Atlantis"}}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "VALIDATION");
+    assert_eq!(error_fields(&v), ["timezone"]);
+    let v = app
+        .graphql(
+            Some(&admin),
+            CREATE_ACCOUNT,
+            json!({"i": {"name": "x".repeat(101)}}),
+        )
+        .await;
+    assert_eq!(error_fields(&v), ["name"]);
+
+    let data = app
+        .ok(Some(&admin), "{ accounts { name timezone } }", json!({}))
+        .await;
+    assert_eq!(
+        data["accounts"],
+        json!([{"name": "Acme", "timezone": "America/Sao_Paulo"}, {"name": "Porto", "timezone": "Europe/Lisbon"}])
+    );
+}
+
+#[tokio::test]
+async fn a_new_default_service_takes_over_the_account_s_inbound() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = create_account(&app, &admin, "Acme").await;
+
+    let data = app
+        .ok(
+            Some(&admin),
+            CREATE_SERVICE,
+            json!({"i": {"accountId": account, "name": "Vendas"}}),
+        )
+        .await;
+    let vendas = &data["createService"];
+    assert_eq!(vendas["surveyEnabled"], true);
+    assert_eq!(vendas["account"], json!({"id": account, "name": "Acme"}));
+
+    let mut defaults = Vec::new();
+    for (name, survey) in [("Suporte", false), ("Atendimento", true)] {
+        let data = app
+            .ok(
+                Some(&admin),
+                CREATE_SERVICE,
+                json!({"i": {"accountId": account, "name": name, "surveyEnabled": survey, "default": true}}),
+            )
+            .await;
+        assert_eq!(data["createService"]["surveyEnabled"], survey);
+        let default = id(&data["createService"]["id"]);
+        let data = app
+            .ok(
+                Some(&admin),
+                "{ accounts { defaultService { id name } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            data["accounts"][0]["defaultService"],
+            json!({"id": default, "name": name})
+        );
+        defaults.push(default);
+    }
+
+    let data = app
+        .ok(
+            Some(&admin),
+            "query($a: UUID) { services(accountId: $a) { name } }",
+            json!({"a": account}),
+        )
+        .await;
+    assert_eq!(
+        data["services"],
+        json!([{"name": "Atendimento"}, {"name": "Suporte"}, {"name": "Vendas"}])
+    );
+
+    let v = app
+        .graphql(
+            Some(&admin),
+            CREATE_SERVICE,
+            json!({"i": {"accountId": account, "name": "vendas"}}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+    let v = app
+        .graphql(
+            Some(&admin),
+            CREATE_SERVICE,
+            json!({"i": {"accountId": Uuid::new_v4(), "name": "X"}}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "VALIDATION");
+    assert_eq!(error_fields(&v), ["accountId"]);
+}
+
+#[tokio::test]
+async fn a_template_s_placeholders_are_counted_and_gaps_rejected() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = create_account(&app, &admin, "Acme").await;
+    let input = |body: &str| {
+        json!({"i": {"accountId": account, "channel": "WHATSAPP_BUSINESS_API", "name": "pedido",
+                     "language": "pt_BR", "body": body}})
+    };
+
+    let v = app
+        .graphql(
+            Some(&admin),
+            CREATE_TEMPLATE,
+            input("Olá {{1}}, pedido {{3}}"),
+        )
+        .await;
+    assert_eq!(error_code(&v), "VALIDATION");
+    assert_eq!(error_fields(&v), ["body"]);
+
+    let data = app
+        .ok(
+            Some(&admin),
+            CREATE_TEMPLATE,
+            input("Olá {{1}}, pedido {{2}} chegou"),
+        )
+        .await;
+    let t = &data["createTemplate"];
+    assert_eq!(t["variableCount"], 2);
+    assert_eq!(t["channel"], "WHATSAPP_BUSINESS_API");
+    assert_eq!(t["account"]["id"], json!(account));
+    assert_eq!(t["body"], "Olá {{1}}, pedido {{2}} chegou");
+
+    let list = "query($a: UUID!, $c: ChannelType!) { templates(accountId: $a, channel: $c) { id variableCount } }";
+    let data = app
+        .ok(
+            Some(&admin),
+            list,
+            json!({"a": account, "c": "WHATSAPP_BUSINESS_API"}),
+        )
+        .await;
+    assert_eq!(
+        data["templates"],
+        json!([{"id": t["id"], "variableCount": 2}])
+    );
+    let data = app
+        .ok(Some(&admin), list, json!({"a": account, "c": "WHATSAPP"}))
+        .await;
+    assert_eq!(data["templates"], json!([]));
+}
+
+#[tokio::test]
+async fn a_duplicate_tag_is_a_conflict_naming_the_existing_one() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = create_account(&app, &admin, "Acme").await;
+    let data = app
+        .ok(
+            Some(&admin),
+            CREATE_TAG,
+            json!({"a": account, "n": "VIP", "c": "#FFD700"}),
+        )
+        .await;
+    assert_eq!(data["createTag"]["color"], "#FFD700");
+    let vip = data["createTag"]["id"].clone();
+
+    let v = app
+        .graphql(Some(&admin), CREATE_TAG, json!({"a": account, "n": "vip"}))
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+    assert_eq!(v["errors"][0]["extensions"]["existingId"], vip);
+
+    let v = app
+        .graphql(
+            Some(&admin),
+            CREATE_TAG,
+            json!({"a": account, "n": "Ouro", "c": "gold"}),
+        )
+        .await;
+    assert_eq!(error_fields(&v), ["color"]);
+
+    let data = app
+        .ok(
+            Some(&admin),
+            CREATE_TAG,
+            json!({"a": account, "n": "Bronze"}),
+        )
+        .await;
+    assert_eq!(data["createTag"]["color"], Value::Null);
+    let data = app
+        .ok(
+            Some(&admin),
+            "query($a: UUID!) { tags(accountId: $a) { name } }",
+            json!({"a": account}),
+        )
+        .await;
+    assert_eq!(data["tags"], json!([{"name": "Bronze"}, {"name": "VIP"}]));
+}
+
+#[tokio::test]
+async fn settings_round_trip_changing_only_what_is_given() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, service) = app.account_with_service(&admin).await;
+    let (_, agent) = app.agent_in(service).await;
+
+    let data = app
+        .ok(
+            Some(&admin),
+            UPDATE_SETTINGS,
+            json!({"i": {"showStatistics": false}}),
+        )
+        .await;
+    let expected =
+        json!({"showStatistics": false, "allowImageChange": true, "allowPasswordChange": true});
+    assert_eq!(data["updateSettings"], expected);
+    let read = "{ settings { showStatistics allowImageChange allowPasswordChange } }";
+    assert_eq!(
+        app.ok(Some(&agent), read, json!({})).await["settings"],
+        expected
+    );
+
+    let data = app
+        .ok(
+            Some(&admin),
+            UPDATE_SETTINGS,
+            json!({"i": {"allowImageChange": false, "showStatistics": true}}),
+        )
+        .await;
+    let expected =
+        json!({"showStatistics": true, "allowImageChange": false, "allowPasswordChange": true});
+    assert_eq!(data["updateSettings"], expected);
+    assert_eq!(
+        app.ok(Some(&agent), read, json!({})).await["settings"],
+        expected
+    );
+}
+
+#[tokio::test]
+async fn pause_reasons_and_classifications_are_created_and_listed_by_name() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let account = create_account(&app, &admin, "Acme").await;
+    for name in ["Treinamento", "Almoço"] {
+        app.ok(
+            Some(&admin),
+            "mutation($n: String!) { createPauseReason(name: $n) { id name } }",
+            json!({"n": name}),
+        )
+        .await;
+    }
+    let classify = "mutation($a: UUID!, $n: String!) { createClassification(accountId: $a, name: $n) { name } }";
+    let data = app
+        .ok(
+            Some(&admin),
+            classify,
+            json!({"a": account, "n": " Cliente "}),
+        )
+        .await;
+    assert_eq!(data["createClassification"]["name"], "Cliente");
+    let v = app
+        .graphql(
+            Some(&admin),
+            classify,
+            json!({"a": account, "n": "CLIENTE"}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+
+    let data = app
+        .ok(
+            Some(&admin),
+            "query($a: UUID!) { pauseReasons { name } classifications(accountId: $a) { name } }",
+            json!({"a": account}),
+        )
+        .await;
+    assert_eq!(
+        data["pauseReasons"],
+        json!([{"name": "Almoço"}, {"name": "Treinamento"}])
+    );
+    assert_eq!(data["classifications"], json!([{"name": "Cliente"}]));
+}
+
+#[tokio::test]
+async fn every_administrative_change_writes_an_audit_row() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = admin_agent(&app).await;
+    let account = create_account(&app, &admin, "Acme").await;
+    app.ok(
+        Some(&admin),
+        CREATE_SERVICE,
+        json!({"i": {"accountId": account, "name": "Vendas", "default": true}}),
+    )
+    .await;
+    app.ok(Some(&admin), CREATE_TAG, json!({"a": account, "n": "VIP"}))
+        .await;
+    app.ok(
+        Some(&admin),
+        UPDATE_SETTINGS,
+        json!({"i": {"allowPasswordChange": false}}),
+    )
+    .await;
+    app.ok(
+        Some(&admin),
+        "mutation { createIntegrationToken(name: \"flows\") }",
+        json!({}),
+    )
+    .await;
+    // Rejected: no row.
+    app.graphql(Some(&admin), CREATE_TAG, json!({"a": account, "n": "VIP"}))
+        .await;
+
+    let rows: Vec<(String, String, Value)> =
+        sqlx::query_as("SELECT actor, action, payload FROM admin_audit ORDER BY id")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "account.created",
+            "service.created",
+            "account.default_service_changed",
+            "tag.created",
+            "settings.updated",
+            "integration_token.created",
+        ]
+    );
+    assert!(rows.iter().all(|r| r.0 == admin_id.to_string()), "{rows:?}");
+    assert_eq!(rows[0].2["name"], "Acme");
+    assert_eq!(rows[4].2["settings"]["allowPasswordChange"], false);
+    assert!(
+        !rows[5].2.to_string().contains("token\":"),
+        "the token is not audited: {}",
+        rows[5].2
+    );
+    let at: Vec<chrono::DateTime<Utc>> = sqlx::query_scalar("SELECT at FROM admin_audit")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        at.iter().all(|t| *t == app.clock.now()),
+        "the request's clock: {at:?}"
+    );
+}
+
+// ---------------------------------------------------------------- the use cases
 
 fn as_role(role: Role) -> CommandContext {
     let actor = Actor::Agent {

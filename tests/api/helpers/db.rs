@@ -88,7 +88,14 @@ fn test_data_dir() -> PathBuf {
     std::env::var_os(TEST_DATA_DIR_ENV)
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-pg"))
+        .unwrap_or_else(|| {
+            if agent_panel::postgres::binaries::running_as_root() {
+                // The cluster runs as `postgres`, who may not reach a checkout under /root.
+                PathBuf::from("/tmp/agent-panel-test-pg")
+            } else {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-pg")
+            }
+        })
 }
 
 /// `url` with its database (the path after the host) replaced by `database`, query kept.
