@@ -361,6 +361,10 @@ async fn a_duplicate_tag_is_a_conflict_naming_the_existing_one() {
         .await;
     assert_eq!(error_code(&v), "CONFLICT");
     assert_eq!(v["errors"][0]["extensions"]["existingId"], vip);
+    // The same name in another account is another tag.
+    let other = create_account(&app, &admin, "Other").await;
+    app.ok(Some(&admin), CREATE_TAG, json!({"a": other, "n": "VIP"}))
+        .await;
 
     let v = app
         .graphql(
@@ -593,36 +597,6 @@ fn template(account_id: Uuid, name: &str, body: &str) -> templates::NewTemplate 
 }
 
 #[tokio::test]
-async fn an_account_gets_sao_paulo_time_unless_it_names_a_zone() {
-    let db = test_database().await;
-    let ctx = admin();
-    let sp = account(&db.pool, &ctx, "  Acme  ").await;
-    assert_eq!(sp.name, "Acme");
-    assert_eq!(sp.timezone, "America/Sao_Paulo");
-    assert_eq!(sp.default_service_id, None);
-
-    let lisbon = accounts::create(
-        &db.pool,
-        &ctx,
-        accounts::NewAccount {
-            name: "Lisboa".into(),
-            timezone: Some("Europe/Lisbon".into()),
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(lisbon.tz().name(), "Europe/Lisbon");
-    let names: Vec<String> = accounts::list(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    assert_eq!(names, ["Acme", "Lisboa"]);
-    assert_eq!(accounts::get(&db.pool, sp.id).await.unwrap(), Some(sp));
-}
-
-#[tokio::test]
 async fn an_account_with_an_unknown_time_zone_or_a_blank_name_is_rejected() {
     let db = test_database().await;
     let r = accounts::create(
@@ -758,13 +732,6 @@ async fn a_default_service_replaces_the_previous_default() {
 }
 
 #[tokio::test]
-async fn a_service_of_an_unknown_account_names_the_account_field() {
-    let db = test_database().await;
-    let r = services::create(&db.pool, &admin(), service(Uuid::new_v4(), "Vendas", true)).await;
-    assert_eq!(invalid_fields(r), ["accountId"]);
-}
-
-#[tokio::test]
 async fn services_missing_lists_the_unknown_ids_in_order() {
     let db = test_database().await;
     let ctx = admin();
@@ -781,84 +748,6 @@ async fn services_missing_lists_the_unknown_ids_in_order() {
         .await
         .unwrap()
         .is_empty());
-}
-
-#[tokio::test]
-async fn a_duplicate_tag_name_in_one_account_is_a_conflict_naming_the_existing_tag() {
-    let db = test_database().await;
-    let ctx = admin();
-    let acme = account(&db.pool, &ctx, "Acme").await;
-    let other = account(&db.pool, &ctx, "Other").await;
-    let vip = tags::create(
-        &db.pool,
-        &ctx,
-        tags::NewTag {
-            account_id: acme.id,
-            name: "VIP".into(),
-            color: Some("#FFD700".into()),
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(vip.color.as_deref(), Some("#FFD700"));
-
-    let again = tags::create(
-        &db.pool,
-        &ctx,
-        tags::NewTag {
-            account_id: acme.id,
-            name: " vip ".into(),
-            color: None,
-        },
-    )
-    .await;
-    match again {
-        Err(CommandError::Conflict { existing_id, .. }) => assert_eq!(existing_id, Some(vip.id)),
-        other => panic!("expected CONFLICT, got {other:?}"),
-    }
-    // The same name in another account is another tag.
-    tags::create(
-        &db.pool,
-        &ctx,
-        tags::NewTag {
-            account_id: other.id,
-            name: "VIP".into(),
-            color: None,
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(tags::list(&db.pool, acme.id).await.unwrap(), [vip]);
-}
-
-#[tokio::test]
-async fn a_tag_colour_must_be_hash_and_six_hex_digits() {
-    let db = test_database().await;
-    let ctx = admin();
-    let acme = account(&db.pool, &ctx, "Acme").await;
-    let r = tags::create(
-        &db.pool,
-        &ctx,
-        tags::NewTag {
-            account_id: acme.id,
-            name: "VIP".into(),
-            color: Some("gold".into()),
-        },
-    )
-    .await;
-    assert_eq!(invalid_fields(r), ["color"]);
-    let none = tags::create(
-        &db.pool,
-        &ctx,
-        tags::NewTag {
-            account_id: acme.id,
-            name: "VIP".into(),
-            color: Some("".into()),
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(none.color, None);
 }
 
 #[tokio::test]
@@ -890,7 +779,7 @@ async fn a_template_counts_its_placeholders_and_rejects_gaps() {
         templates::list(&db.pool, acme.id, ChannelType::WhatsappBusinessApi)
             .await
             .unwrap(),
-        [t.clone()]
+        std::slice::from_ref(&t)
     );
     assert!(templates::list(&db.pool, acme.id, ChannelType::Sms)
         .await
@@ -900,30 +789,6 @@ async fn a_template_counts_its_placeholders_and_rejects_gaps() {
 
     let dup = templates::create(&db.pool, &ctx, template(acme.id, "PEDIDO", "Oi")).await;
     assert!(matches!(dup, Err(CommandError::Conflict { .. })), "{dup:?}");
-}
-
-#[tokio::test]
-async fn settings_changes_only_what_is_given() {
-    let db = test_database().await;
-    let ctx = admin();
-    let before = settings::get(&db.pool).await.unwrap();
-    assert!(before.show_statistics && before.allow_image_change && before.allow_password_change);
-
-    let patch = settings::SettingsPatch {
-        show_statistics: Some(false),
-        ..Default::default()
-    };
-    let after = settings::update(&db.pool, &ctx, patch).await.unwrap();
-    assert!(!after.show_statistics && after.allow_image_change && after.allow_password_change);
-    assert_eq!(after.updated_by, ctx.actor.audit_name());
-    assert_eq!(settings::get(&db.pool).await.unwrap(), after);
-
-    let patch = settings::SettingsPatch {
-        allow_password_change: Some(false),
-        ..Default::default()
-    };
-    let after = settings::update(&db.pool, &ctx, patch).await.unwrap();
-    assert!(!after.show_statistics && after.allow_image_change && !after.allow_password_change);
 }
 
 #[tokio::test]
@@ -951,7 +816,7 @@ async fn pause_reasons_and_classifications_are_listed_by_name_and_unique() {
         .unwrap();
     assert_eq!(
         classifications::list(&db.pool, acme.id).await.unwrap(),
-        [c.clone()]
+        std::slice::from_ref(&c)
     );
     assert!(matches!(
         classifications::create(&db.pool, &ctx, acme.id, "cliente").await,
