@@ -3,7 +3,7 @@
 //! docs/adr/001-architecture.md); read models are built by the catch-up projections, not by
 //! cqrs-es query dispatch, so no query processors are registered here.
 
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::persist::{EventUpcaster, PersistedEventStore, SerializedEvent};
 use cqrs_es::{Aggregate, CqrsFramework};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
@@ -20,8 +20,24 @@ pub fn cqrs<A>(pool: PgPool) -> Cqrs<A>
 where
     A: Aggregate<Services = ()>,
 {
-    let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool));
+    let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool))
+        .with_upcasters(vec![Box::new(DomainUpcasters)]);
     CqrsFramework::new(store, vec![], ())
+}
+
+/// The domain's upcasting rules ([`domain::upcasting`]) as cqrs-es applies them when loading.
+struct DomainUpcasters;
+
+impl EventUpcaster for DomainUpcasters {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        domain::upcasting::UPCASTERS.iter().any(|u| u.event_type == event_type && u.from_version == event_version)
+    }
+
+    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
+        event.payload = domain::upcasting::upcast(&event.event_type, &event.event_version, event.payload);
+        event.event_version = domain::upcasting::current_version(&event.event_type, &event.event_version);
+        event
+    }
 }
 
 /// Runs one command on one aggregate instance with the request's metadata.

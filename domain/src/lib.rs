@@ -55,5 +55,6 @@ pub mod catalogue;
 pub mod contact;
 pub mod files;
 pub mod kinds;
+pub mod upcasting;
 pub mod validation;
 pub mod values;

@@ -12,6 +12,7 @@ pub struct Query(
     query::me::MeQuery,
     query::catalogue::CatalogueQuery,
     query::contacts::ContactsQuery,
+    query::audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -29,7 +29,7 @@ impl Projection for ContactsProjection {
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         Box::pin(async move {
             let id: Uuid = event.aggregate_id.parse()?;
-            let ev: ContactEvent = serde_json::from_value(event.payload.clone())?;
+            let ev: ContactEvent = serde_json::from_value(crate::upcast::upcast(event)?)?;
             let current: Option<serde_json::Value> =
                 sqlx::query_scalar("SELECT state FROM contacts WHERE id = $1 FOR UPDATE")
                     .bind(id)

@@ -9,10 +9,12 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod agents;
+pub mod audit;
 pub mod contacts;
 pub mod log;
 pub mod projection;
 pub mod runner;
+pub mod upcast;
 
 pub use log::{Checkpoint, StoredEvent};
 pub use projection::{ApplyFuture, Projection};

@@ -1,6 +1,9 @@
 //! Attendance use cases (items 4–7, 13): open inbound and outbound, messages, pending, rescue,
 //! finalize (one or in bulk), transfer, hand-off.
 
+pub mod assign;
+pub mod park_on_logout;
+
 use domain::attendance::AttendanceError;
 
 use crate::error::CommandError;

@@ -1,5 +1,6 @@
 //! Query fields, one object per area, merged in [`crate::schema::Query`].
 
+pub mod audit;
 pub mod catalogue;
 pub mod contacts;
 pub mod me;

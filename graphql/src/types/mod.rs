@@ -1,6 +1,7 @@
 //! The contract's object types, each built from a read-model row.
 
 pub mod agent;
+pub mod audit;
 pub mod catalogue;
 pub mod connection;
 pub mod contact;

@@ -1,0 +1,548 @@
+//! The `attendances` read model: one row per attendance, its messages, and each contact's
+//! WhatsApp window. Each event is folded into the stored domain state with the domain's own
+//! `apply` (every variant, one implementation of what an event does); the list columns are
+//! derived from the result, and message events add a message row.
+//!
+//! Applying runs inside the checkpoint's transaction, so an event is applied exactly once; the
+//! inserts still tolerate a repeat (`ON CONFLICT`), which costs nothing and keeps a manual
+//! replay safe.
+
+use cqrs_es::Aggregate;
+use domain::attendance::{Attendance, AttendanceEvent, MessageContent};
+use domain::kinds::MessageAuthor;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::log::StoredEvent;
+use crate::projection::{ApplyFuture, Projection};
+
+pub struct AttendancesProjection;
+
+impl Projection for AttendancesProjection {
+    fn name(&self) -> &'static str {
+        "attendances"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["Attendance"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["attendances", "attendance_messages", "contact_windows"]
+    }
+
+    fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
+        Box::pin(async move {
+            let id: Uuid = event.aggregate_id.parse()?;
+            let ev: AttendanceEvent = serde_json::from_value(event.payload.clone())?;
+            let current: Option<serde_json::Value> =
+                sqlx::query_scalar("SELECT state FROM attendances WHERE id = $1 FOR UPDATE")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let mut attendance: Attendance = match current {
+                Some(v) => serde_json::from_value(v)?,
+                None => Attendance::default(),
+            };
+            attendance.apply(ev.clone());
+            upsert(tx, &attendance).await?;
+            if let Some(message) = message_of(id, event.sequence, &ev) {
+                insert_message(tx, &message).await?;
+            }
+            if let AttendanceEvent::CustomerMessageReceived { at, .. } = &ev {
+                if let Some(s) = attendance.state() {
+                    sqlx::query(
+                        "INSERT INTO contact_windows (account_id, contact_id, channel, last_inbound_at)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (account_id, contact_id, channel) DO UPDATE
+                           SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)",
+                    )
+                    .bind(s.account_id)
+                    .bind(s.contact_id)
+                    .bind(s.channel.as_str())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Writes the whole row of one attendance from its folded state (nothing before it opens).
+async fn upsert(tx: &mut PgConnection, a: &Attendance) -> anyhow::Result<()> {
+    let Some(s) = a.state() else { return Ok(()) };
+    sqlx::query(
+        "INSERT INTO attendances (id, version, protocol, account_id, contact_id, channel, direction, status,
+                                  destination_type, service_id, flow_id, agent_id, opened_by, opened_at,
+                                  last_interaction_at, last_inbound_at, last_message_preview, finalized_at,
+                                  finalize_reason, survey_requested, message_count, state)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+         ON CONFLICT (id) DO UPDATE SET
+           version = EXCLUDED.version, protocol = EXCLUDED.protocol, account_id = EXCLUDED.account_id,
+           contact_id = EXCLUDED.contact_id, channel = EXCLUDED.channel, direction = EXCLUDED.direction,
+           status = EXCLUDED.status, destination_type = EXCLUDED.destination_type,
+           service_id = EXCLUDED.service_id, flow_id = EXCLUDED.flow_id, agent_id = EXCLUDED.agent_id,
+           opened_by = EXCLUDED.opened_by, opened_at = EXCLUDED.opened_at,
+           last_interaction_at = EXCLUDED.last_interaction_at, last_inbound_at = EXCLUDED.last_inbound_at,
+           last_message_preview = EXCLUDED.last_message_preview, finalized_at = EXCLUDED.finalized_at,
+           finalize_reason = EXCLUDED.finalize_reason, survey_requested = EXCLUDED.survey_requested,
+           message_count = EXCLUDED.message_count, state = EXCLUDED.state",
+    )
+    .bind(s.id)
+    .bind(i64::try_from(a.version())?)
+    .bind(&s.protocol)
+    .bind(s.account_id)
+    .bind(s.contact_id)
+    .bind(s.channel.as_str())
+    .bind(s.direction.as_str())
+    .bind(s.status.as_str())
+    .bind(s.destination_type.as_str())
+    .bind(s.service_id)
+    .bind(&s.flow_id)
+    .bind(s.agent_id)
+    .bind(s.opened_by)
+    .bind(s.opened_at)
+    .bind(s.last_interaction_at)
+    .bind(s.last_inbound_at)
+    .bind(&s.last_message_preview)
+    .bind(s.finalized_at)
+    .bind(&s.finalize_reason)
+    .bind(s.survey_requested)
+    .bind(i64::try_from(s.message_count)?)
+    .bind(serde_json::to_value(a)?)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A message row as an event describes it (pure: unit-tested below).
+#[derive(Debug, Clone, PartialEq)]
+struct NewMessage {
+    id: Uuid,
+    attendance_id: Uuid,
+    seq: i64,
+    author: MessageAuthor,
+    agent_id: Option<Uuid>,
+    text: Option<String>,
+    template_id: Option<Uuid>,
+    template_variables: Option<Vec<String>>,
+    attachments: serde_json::Value,
+    external_id: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The message an event adds, if it is a message event.
+fn message_of(attendance_id: Uuid, seq: i64, ev: &AttendanceEvent) -> Option<NewMessage> {
+    match ev {
+        AttendanceEvent::CustomerMessageReceived { message_id, text, attachments, external_id, at } => {
+            Some(NewMessage {
+                id: *message_id,
+                attendance_id,
+                seq,
+                author: MessageAuthor::Contact,
+                agent_id: None,
+                text: text.clone(),
+                template_id: None,
+                template_variables: None,
+                attachments: serde_json::to_value(attachments).unwrap_or_default(),
+                external_id: external_id.clone(),
+                at: *at,
+            })
+        }
+        AttendanceEvent::AgentMessageSent { message_id, agent_id, content, attachments, at } => {
+            let (template_id, template_variables) = match content {
+                MessageContent::Text { .. } => (None, None),
+                MessageContent::Template { template_id, variables, .. } => {
+                    (Some(*template_id), Some(variables.clone()))
+                }
+            };
+            Some(NewMessage {
+                id: *message_id,
+                attendance_id,
+                seq,
+                author: MessageAuthor::Agent,
+                agent_id: Some(*agent_id),
+                // What the customer read: the rendered template included.
+                text: Some(content.text().to_string()),
+                template_id,
+                template_variables,
+                attachments: serde_json::to_value(attachments).unwrap_or_default(),
+                external_id: None,
+                at: *at,
+            })
+        }
+        _ => None,
+    }
+}
+
+async fn insert_message(tx: &mut PgConnection, m: &NewMessage) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO attendance_messages (id, attendance_id, seq, author, agent_id, text, template_id,
+                                          template_variables, attachments, external_id, at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(m.id)
+    .bind(m.attendance_id)
+    .bind(m.seq)
+    .bind(m.author.as_str())
+    .bind(m.agent_id)
+    .bind(&m.text)
+    .bind(m.template_id)
+    .bind(m.template_variables.as_ref().map(serde_json::to_value).transpose()?)
+    .bind(&m.attachments)
+    .bind(&m.external_id)
+    .bind(m.at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Reads of the attendances read model, for the GraphQL layer.
+pub mod read {
+    use chrono::{DateTime, Utc};
+    use commands::attendances::visibility::Scope;
+    use domain::attendance::AttachmentRef;
+    use domain::kinds::{AttendanceStatus, ChannelType, DestinationType, Direction, MessageAuthor};
+    use domain::values::search::{digits, fold};
+    use sqlx::postgres::PgRow;
+    use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
+    use uuid::Uuid;
+
+    const COLUMNS: &str = "a.id, a.version, a.protocol, a.account_id, a.contact_id, a.channel, a.direction,
+        a.status, a.destination_type, a.service_id, a.flow_id, a.agent_id, a.opened_by, a.opened_at,
+        a.last_interaction_at, a.last_inbound_at, a.last_message_preview, a.finalized_at, a.finalize_reason,
+        a.survey_requested";
+
+    /// One attendance as lists and the `Attendance` type show it.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AttendanceRow {
+        pub id: Uuid,
+        pub version: i64,
+        pub protocol: String,
+        pub account_id: Uuid,
+        pub contact_id: Uuid,
+        pub channel: ChannelType,
+        pub direction: Direction,
+        pub status: AttendanceStatus,
+        pub destination_type: DestinationType,
+        pub service_id: Option<Uuid>,
+        pub flow_id: Option<String>,
+        pub agent_id: Option<Uuid>,
+        pub opened_by: Option<Uuid>,
+        pub opened_at: DateTime<Utc>,
+        pub last_interaction_at: DateTime<Utc>,
+        pub last_inbound_at: Option<DateTime<Utc>>,
+        pub last_message_preview: Option<String>,
+        pub finalized_at: Option<DateTime<Utc>>,
+        pub finalize_reason: Option<String>,
+        pub survey_requested: bool,
+    }
+
+    fn decode<T>(column: &str, raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
+        parse(raw).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: column.into(),
+            source: format!("unknown value {raw:?}").into(),
+        })
+    }
+
+    impl<'r> FromRow<'r, PgRow> for AttendanceRow {
+        fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
+            Ok(Self {
+                id: r.try_get("id")?,
+                version: r.try_get("version")?,
+                protocol: r.try_get("protocol")?,
+                account_id: r.try_get("account_id")?,
+                contact_id: r.try_get("contact_id")?,
+                channel: decode("channel", r.try_get("channel")?, ChannelType::parse)?,
+                direction: decode("direction", r.try_get("direction")?, Direction::parse)?,
+                status: decode("status", r.try_get("status")?, AttendanceStatus::parse)?,
+                destination_type: decode("destination_type", r.try_get("destination_type")?, DestinationType::parse)?,
+                service_id: r.try_get("service_id")?,
+                flow_id: r.try_get("flow_id")?,
+                agent_id: r.try_get("agent_id")?,
+                opened_by: r.try_get("opened_by")?,
+                opened_at: r.try_get("opened_at")?,
+                last_interaction_at: r.try_get("last_interaction_at")?,
+                last_inbound_at: r.try_get("last_inbound_at")?,
+                last_message_preview: r.try_get("last_message_preview")?,
+                finalized_at: r.try_get("finalized_at")?,
+                finalize_reason: r.try_get("finalize_reason")?,
+                survey_requested: r.try_get("survey_requested")?,
+            })
+        }
+    }
+
+    /// One message of an attendance.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MessageRow {
+        pub id: Uuid,
+        pub attendance_id: Uuid,
+        pub seq: i64,
+        pub author: MessageAuthor,
+        pub agent_id: Option<Uuid>,
+        pub text: Option<String>,
+        pub template_id: Option<Uuid>,
+        pub template_variables: Option<Vec<String>>,
+        pub attachments: Vec<AttachmentRef>,
+        pub at: DateTime<Utc>,
+    }
+
+    impl<'r> FromRow<'r, PgRow> for MessageRow {
+        fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
+            let json = |column: &str, v: Option<serde_json::Value>| -> Result<Option<_>, sqlx::Error> {
+                v.map(serde_json::from_value)
+                    .transpose()
+                    .map_err(|e| sqlx::Error::ColumnDecode { index: column.into(), source: Box::new(e) })
+            };
+            let variables = json("template_variables", r.try_get("template_variables")?)?;
+            let attachments = json("attachments", r.try_get("attachments")?)?.unwrap_or_default();
+            Ok(Self {
+                id: r.try_get("id")?,
+                attendance_id: r.try_get("attendance_id")?,
+                seq: r.try_get("seq")?,
+                author: decode("author", r.try_get("author")?, MessageAuthor::parse)?,
+                agent_id: r.try_get("agent_id")?,
+                text: r.try_get("text")?,
+                template_id: r.try_get("template_id")?,
+                template_variables: variables,
+                attachments,
+                at: r.try_get("at")?,
+            })
+        }
+    }
+
+    /// A page request on a list ordered by a time, newest first, ties by id: `after` is the
+    /// last row's (time, id) of the previous page.
+    #[derive(Debug, Clone, Default)]
+    pub struct Page {
+        pub first: i64,
+        pub after: Option<(DateTime<Utc>, Uuid)>,
+    }
+
+    /// One attendance by id.
+    pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<AttendanceRow>> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM attendances a WHERE a.id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+    }
+
+    /// Narrows to attendances whose contact matches `term`: folded name (accent- and
+    /// case-insensitive), or the digits of the document or the phone.
+    fn push_contact_search(q: &mut QueryBuilder<'_, Postgres>, term: Option<&str>) {
+        let Some(term) = term.map(str::trim).filter(|t| !t.is_empty()) else { return };
+        q.push(" AND (c.name_search LIKE ").push_bind(format!("%{}%", fold(term)));
+        let doc: String = term.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_uppercase();
+        // A document search needs at least a few characters; one digit would match everyone.
+        if doc.len() >= 3 {
+            q.push(" OR c.document_value LIKE ").push_bind(format!("%{doc}%"));
+        }
+        let d = digits(term);
+        if d.len() >= 3 {
+            q.push(" OR c.phone_digits LIKE ").push_bind(format!("%{d}%"));
+            q.push(" OR c.phone_key LIKE ").push_bind(format!("%{d}%"));
+        }
+        q.push(")");
+    }
+
+    /// Restricts to what `scope` may see.
+    fn push_scope(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
+        match scope {
+            Scope::All => {}
+            Scope::Accounts(ids) => {
+                q.push(" AND a.account_id = ANY(").push_bind(ids.clone()).push(")");
+            }
+            Scope::Agent { agent_id, service_ids } => {
+                q.push(" AND (a.agent_id = ").push_bind(*agent_id);
+                q.push(" OR (a.status = 'WAITING' AND a.service_id = ANY(").push_bind(service_ids.clone()).push(")))");
+            }
+        }
+    }
+
+    /// Runs a list: `filter` adds the WHERE conditions (after `WHERE true`), rows are ordered by
+    /// `order_column` then id, both descending; returns the page (one extra row) and the total.
+    async fn list(
+        pool: &PgPool,
+        order_column: &str,
+        page: &Page,
+        filter: impl Fn(&mut QueryBuilder<'_, Postgres>),
+    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+        let from = " FROM attendances a LEFT JOIN contacts c ON c.id = a.contact_id WHERE true";
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS}{from}"));
+        filter(&mut q);
+        if let Some((t, id)) = page.after {
+            q.push(format!(" AND (a.{order_column}, a.id) < (")).push_bind(t).push(", ").push_bind(id).push(")");
+        }
+        q.push(format!(" ORDER BY a.{order_column} DESC, a.id DESC LIMIT ")).push_bind(page.first + 1);
+        let rows = q.build_query_as().fetch_all(pool).await?;
+        let mut c = QueryBuilder::<Postgres>::new(format!("SELECT count(*){from}"));
+        filter(&mut c);
+        let total: i64 = c.build_query_scalar().fetch_one(pool).await?;
+        Ok((rows, total))
+    }
+
+    /// Items 6 and 7: PENDING with `agent_id`, last interaction first, optionally narrowed by a
+    /// contact search; the total is the shortcut's number (for that search).
+    pub async fn pending(
+        pool: &PgPool,
+        agent_id: Uuid,
+        search: Option<&str>,
+        page: &Page,
+    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+        list(pool, "last_interaction_at", page, |q| {
+            q.push(" AND a.agent_id = ").push_bind(agent_id).push(" AND a.status = 'PENDING'");
+            push_contact_search(q, search);
+        })
+        .await
+    }
+
+    /// IN_PROGRESS with `agent_id`, last interaction first.
+    pub async fn in_progress(pool: &PgPool, agent_id: Uuid, page: &Page) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+        list(pool, "last_interaction_at", page, |q| {
+            q.push(" AND a.agent_id = ").push_bind(agent_id).push(" AND a.status = 'IN_PROGRESS'");
+        })
+        .await
+    }
+
+    /// Item 4: every attendance of a contact, newest opened first.
+    pub async fn contact_history(
+        pool: &PgPool,
+        contact_id: Uuid,
+        page: &Page,
+    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+        list(pool, "opened_at", page, |q| {
+            q.push(" AND a.contact_id = ").push_bind(contact_id);
+        })
+        .await
+    }
+
+    /// Item 13: attendances whose contact matches `search` among those `scope` may see, last
+    /// interaction first; finalized ones only when asked.
+    pub async fn find(
+        pool: &PgPool,
+        scope: &Scope,
+        search: &str,
+        include_finalized: bool,
+        page: &Page,
+    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+        list(pool, "last_interaction_at", page, |q| {
+            push_scope(q, scope);
+            if !include_finalized {
+                q.push(" AND a.status <> 'FINALIZED'");
+            }
+            push_contact_search(q, Some(search));
+        })
+        .await
+    }
+
+    const MESSAGE_COLUMNS: &str =
+        "id, attendance_id, seq, author, agent_id, text, template_id, template_variables, attachments, at";
+
+    /// One message by id.
+    pub async fn message(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<MessageRow>> {
+        Ok(sqlx::query_as(&format!("SELECT {MESSAGE_COLUMNS} FROM attendance_messages WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?)
+    }
+
+    /// A page of an attendance's messages, oldest first; `after` is the last (at, seq) seen.
+    /// Returns one extra row (to know whether more follow) and the total.
+    pub async fn messages(
+        pool: &PgPool,
+        attendance_id: Uuid,
+        first: i64,
+        after: Option<(DateTime<Utc>, i64)>,
+    ) -> anyhow::Result<(Vec<MessageRow>, i64)> {
+        let mut q = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM attendance_messages WHERE attendance_id = "
+        ));
+        q.push_bind(attendance_id);
+        if let Some((at, seq)) = after {
+            q.push(" AND (at, seq) > (").push_bind(at).push(", ").push_bind(seq).push(")");
+        }
+        q.push(" ORDER BY at, seq LIMIT ").push_bind(first + 1);
+        let rows = q.build_query_as().fetch_all(pool).await?;
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM attendance_messages WHERE attendance_id = $1")
+            .bind(attendance_id)
+            .fetch_one(pool)
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// The contact's last inbound message on this account and channel, in any attendance.
+    pub async fn last_inbound(
+        pool: &PgPool,
+        account_id: Uuid,
+        contact_id: Uuid,
+        channel: ChannelType,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT last_inbound_at FROM contact_windows WHERE account_id = $1 AND contact_id = $2 AND channel = $3",
+        )
+        .bind(account_id)
+        .bind(contact_id)
+        .bind(channel.as_str())
+        .fetch_optional(pool)
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use domain::attendance::AttachmentRef;
+
+    #[test]
+    fn a_customer_message_becomes_a_contact_message_with_its_files() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let file = AttachmentRef {
+            attachment_id: Uuid::from_u128(9),
+            file_name: "a.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 3,
+        };
+        let ev = AttendanceEvent::CustomerMessageReceived {
+            message_id: Uuid::from_u128(1),
+            text: Some("oi".into()),
+            attachments: vec![file],
+            external_id: Some("wamid.1".into()),
+            at,
+        };
+        let m = message_of(Uuid::from_u128(7), 2, &ev).unwrap();
+        assert_eq!(m.author, MessageAuthor::Contact);
+        assert_eq!(m.text.as_deref(), Some("oi"));
+        assert_eq!(m.seq, 2);
+        assert_eq!(m.attachments[0]["file_name"], "a.pdf");
+    }
+
+    #[test]
+    fn a_template_message_keeps_the_rendered_text_and_its_values() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let ev = AttendanceEvent::AgentMessageSent {
+            message_id: Uuid::from_u128(1),
+            agent_id: Uuid::from_u128(2),
+            content: MessageContent::Template {
+                template_id: Uuid::from_u128(3),
+                variables: vec!["Ana".into()],
+                rendered: "Olá Ana".into(),
+            },
+            attachments: vec![],
+            at,
+        };
+        let m = message_of(Uuid::from_u128(7), 1, &ev).unwrap();
+        assert_eq!(m.author, MessageAuthor::Agent);
+        assert_eq!(m.text.as_deref(), Some("Olá Ana"));
+        assert_eq!(m.template_id, Some(Uuid::from_u128(3)));
+        assert_eq!(m.template_variables, Some(vec!["Ana".to_string()]));
+    }
+
+    #[test]
+    fn state_changes_add_no_message() {
+        let ev = AttendanceEvent::AttendanceRescued { agent_id: Uuid::nil(), at: Utc::now() };
+        assert!(message_of(Uuid::nil(), 1, &ev).is_none());
+    }
+}
