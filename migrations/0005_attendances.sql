@@ -94,6 +94,8 @@ CREATE TABLE attendance_open_keys
     claimed_at    timestamptz NOT NULL,
     PRIMARY KEY (account_id, contact_id, channel)
 );
+-- Finalizing releases by attendance.
+CREATE INDEX attendance_open_keys_by_attendance ON attendance_open_keys (attendance_id);
 
 -- Gateways redeliver: a repeated externalMessageId returns the attendance it went to and
 -- changes nothing. The aggregate keeps no list of ids (its state stays small), hence a table.

@@ -14,7 +14,11 @@ use crate::app::{connect, migrate, App, AppConfig, DEFAULT_POOL_SIZE};
 use crate::postgres::{resolve_database, ManagedPostgres};
 
 #[derive(Parser, Debug)]
-#[command(name = "agent-panel", version, about = "Event-sourced backend of the Agent Panel")]
+#[command(
+    name = "agent-panel",
+    version,
+    about = "Event-sourced backend of the Agent Panel"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
@@ -42,6 +46,19 @@ pub enum Command {
     PrintSchema,
     /// Create the first administrator.
     CreateAdmin(CreateAdminArgs),
+    /// Rebuild read models from the events and swap them in while servers keep serving; with
+    /// --verify, rebuild beside the live tables and report every row that differs.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// Only this projection (default: all).
+    #[arg(long)]
+    pub projection: Option<String>,
+    /// Compare instead of swapping; exits non-zero when any row differs.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Args, Debug)]
@@ -82,15 +99,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(cli.db, args).await,
-        Command::Migrate => with_database(cli.db, |url| async move {
-            let pool = connect(&url, 2).await?;
-            migrate(&pool).await?;
-            println!("migrations applied");
-            Ok(())
-        })
-        .await,
-        Command::CreateAdmin(args) => with_database(cli.db, |url| async move { create_admin(&url, args).await }).await,
+        Command::Migrate => {
+            with_database(cli.db, |url| async move {
+                let pool = connect(&url, 2).await?;
+                migrate(&pool).await?;
+                println!("migrations applied");
+                Ok(())
+            })
+            .await
+        }
+        Command::CreateAdmin(args) => {
+            with_database(cli.db, |url| async move { create_admin(&url, args).await }).await
+        }
+        Command::Replay(args) => {
+            with_database(cli.db, |url| async move { replay(&url, args).await }).await
+        }
     }
+}
+
+async fn replay(url: &str, args: ReplayArgs) -> anyhow::Result<()> {
+    let pool = connect(url, 4).await?;
+    migrate(&pool).await?;
+    let all = crate::wiring::projections();
+    let chosen: Vec<_> = match &args.projection {
+        Some(name) => {
+            let p = all.iter().find(|p| p.name() == name).cloned();
+            vec![p.with_context(|| {
+                let names: Vec<_> = all.iter().map(|p| p.name()).collect();
+                format!("no projection named {name:?}; there are {names:?}")
+            })?]
+        }
+        None => all,
+    };
+    let mode = if args.verify {
+        projections::replay::Mode::Verify
+    } else {
+        projections::replay::Mode::Swap
+    };
+    let mut differing = 0;
+    for p in chosen {
+        let report = projections::replay::rebuild(&pool, p.as_ref(), mode).await?;
+        let rate = report.events as f64 / report.seconds.max(1e-9);
+        println!(
+            "{}: {} events in {:.2} s ({rate:.0} events/s)",
+            report.projection, report.events, report.seconds
+        );
+        for d in &report.differences {
+            println!("  differs: {d}");
+        }
+        differing += report.differences.len();
+    }
+    if differing > 0 {
+        anyhow::bail!("{differing} rows differ between the read models and a replay of the events");
+    }
+    if args.verify {
+        println!("read models equal a replay of the events");
+    }
+    Ok(())
 }
 
 /// Runs `f` on the database, starting and stopping a managed cluster around it when needed.
@@ -125,7 +190,9 @@ async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         pool_size: args.pool_size,
         clock: Clock::system(),
-        commands: CommandSettings { session_ttl: chrono::Duration::hours(args.session_hours) },
+        commands: CommandSettings {
+            session_ttl: chrono::Duration::hours(args.session_hours),
+        },
         api,
     };
     let result = async {
@@ -143,7 +210,11 @@ async fn create_admin(url: &str, args: CreateAdminArgs) -> anyhow::Result<()> {
     let pool = connect(url, 4).await?;
     migrate(&pool).await?;
     let commands = Commands::new(pool.clone(), Clock::system(), CommandSettings::default());
-    let ctx = CommandContext::new(Actor::System, uuid::Uuid::new_v4().to_string(), commands.clock.now());
+    let ctx = CommandContext::new(
+        Actor::System,
+        uuid::Uuid::new_v4().to_string(),
+        commands.clock.now(),
+    );
     let input = commands::agents::register::NewAgent {
         name: args.name,
         email: args.email.clone(),
@@ -152,13 +223,22 @@ async fn create_admin(url: &str, args: CreateAdminArgs) -> anyhow::Result<()> {
         service_ids: Vec::new(),
         max_concurrent: 5,
     };
-    let id = commands::agents::register::register_agent(&commands, &ctx, input).await.map_err(|e| match e {
-        commands::CommandError::Conflict { .. } => anyhow::anyhow!("an agent with e-mail {} already exists", args.email),
-        other => anyhow::anyhow!("{other}"),
-    })?;
+    let id = commands::agents::register::register_agent(&commands, &ctx, input)
+        .await
+        .map_err(|e| match e {
+            commands::CommandError::Conflict { .. } => {
+                anyhow::anyhow!("an agent with e-mail {} already exists", args.email)
+            }
+            other => anyhow::anyhow!("{other}"),
+        })?;
     // Bring the agents read model up to date so the admin can log in at once.
     let projector = projections::Projector::new(pool, crate::wiring::projections());
-    projector.start().await.context("starting projections")?.into_iter().for_each(|h| h.abort());
+    projector
+        .start()
+        .await
+        .context("starting projections")?
+        .into_iter()
+        .for_each(|h| h.abort());
     projector.catch_up_all().await?;
     println!("administrator {} created with id {id}", args.email);
     Ok(())
@@ -171,7 +251,8 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -21,7 +21,8 @@ fn agent_registered_0_9(mut v: Value) -> Value {
         if let Some(limit) = obj.remove("maxConcurrency") {
             obj.insert("max_concurrent".into(), limit);
         }
-        obj.entry("service_ids").or_insert_with(|| Value::Array(vec![]));
+        obj.entry("service_ids")
+            .or_insert_with(|| Value::Array(vec![]));
     }
     v
 }
@@ -68,8 +69,16 @@ mod tests {
             "agent_id": "6f1c2d3e-0000-4000-8000-000000000001", "name": "Ana", "email": "ana@example.com",
             "password_hash": "$argon2id$x", "role": "AGENT", "maxConcurrency": 3, "at": "2025-01-02T03:04:05Z"
         }});
-        let event: AgentEvent = serde_json::from_value(upcast("AgentRegistered", "0.9", old)).unwrap();
-        let AgentEvent::AgentRegistered { max_concurrent, service_ids, .. } = event else { panic!("{event:?}") };
+        let event: AgentEvent =
+            serde_json::from_value(upcast("AgentRegistered", "0.9", old)).unwrap();
+        let AgentEvent::AgentRegistered {
+            max_concurrent,
+            service_ids,
+            ..
+        } = event
+        else {
+            panic!("{event:?}")
+        };
         assert_eq!(max_concurrent, 3);
         assert!(service_ids.is_empty());
     }

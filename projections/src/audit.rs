@@ -41,12 +41,16 @@ fn decode(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, sqlx::Error> {
         event_version: r.try_get("event_version")?,
         payload: r.try_get("payload")?,
         metadata: r.try_get("metadata")?,
-        checkpoint: Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? },
+        checkpoint: Checkpoint {
+            tx_id: r.try_get("tx")?,
+            position: r.try_get("position")?,
+        },
         recorded_at: r.try_get("recorded_at")?,
     })
 }
 
-const COLUMNS: &str = "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata,
+const COLUMNS: &str =
+    "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata,
                        tx_id::text::bigint AS tx, position, recorded_at";
 
 /// Events of one stream after `after_sequence`, oldest first, at most `limit`; plus the total.
@@ -67,11 +71,13 @@ pub async fn stream_page(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2")
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .fetch_one(pool)
-        .await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_one(pool)
+    .await?;
     Ok((rows.iter().map(decode).collect::<Result<_, _>>()?, total))
 }
 

@@ -6,13 +6,17 @@
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
 //! - [`contacts`]: the contacts read model and its searches.
+//! - [`routing`]: the routing read model, the router and the logout reactor; [`counters`]: items 9–11.
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod agents;
 pub mod audit;
 pub mod contacts;
+pub mod counters;
 pub mod log;
 pub mod projection;
+pub mod replay;
+pub mod routing;
 pub mod runner;
 pub mod upcast;
 
@@ -24,5 +28,5 @@ use std::sync::Arc;
 
 /// Every projection of the product.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(agents::AgentsProjection), Arc::new(contacts::ContactsProjection)]
+    vec![Arc::new(agents::AgentsProjection), Arc::new(contacts::ContactsProjection), Arc::new(routing::RoutingProjection)]
 }

@@ -8,7 +8,7 @@
 //! The check reads the attendances read model (what the caller is shown); what the caller may
 //! *do* to a visible attendance is the aggregate's rule ([`domain::attendance::rules`]).
 
-use domain::kinds::{AttendanceStatus, Role};
+use domain::kinds::{AttendanceStatus, ChannelType, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -31,6 +31,8 @@ pub enum Scope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seen {
     pub account_id: Uuid,
+    pub contact_id: Uuid,
+    pub channel: ChannelType,
     pub status: AttendanceStatus,
     pub service_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,
@@ -76,13 +78,22 @@ pub async fn scope(pool: &PgPool, actor: &Actor) -> CommandResult<Scope> {
 
 /// The facts of attendance `id` as the read model shows them (None: unknown).
 pub async fn seen(pool: &PgPool, id: Uuid) -> CommandResult<Option<Seen>> {
-    let row: Option<(Uuid, String, Option<Uuid>, Option<Uuid>)> =
-        sqlx::query_as("SELECT account_id, status, service_id, agent_id FROM attendances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.and_then(|(account_id, status, service_id, agent_id)| {
-        Some(Seen { account_id, status: AttendanceStatus::parse(&status)?, service_id, agent_id })
+    type Row = (Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT account_id, contact_id, channel, status, service_id, agent_id FROM attendances WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(account_id, contact_id, channel, status, service_id, agent_id)| {
+        Some(Seen {
+            account_id,
+            contact_id,
+            channel: ChannelType::parse(&channel)?,
+            status: AttendanceStatus::parse(&status)?,
+            service_id,
+            agent_id,
+        })
     }))
 }
 
@@ -103,6 +114,8 @@ mod tests {
     fn waiting_in(service: u128) -> Seen {
         Seen {
             account_id: Uuid::from_u128(100),
+            contact_id: Uuid::from_u128(200),
+            channel: ChannelType::Whatsapp,
             status: AttendanceStatus::Waiting,
             service_id: Some(Uuid::from_u128(service)),
             agent_id: None,

@@ -20,10 +20,17 @@ use crate::types::contact::Contact;
 pub struct AuditQuery;
 
 /// NOT_FOUND unless a supervisor may see the stream (admins see everything).
-async fn require_stream_visible(ctx: &Context<'_>, actor: &Actor, kind: AggregateType, id: Uuid) -> ApiResult<()> {
+async fn require_stream_visible(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    kind: AggregateType,
+    id: Uuid,
+) -> ApiResult<()> {
     let pool = ctx.data_unchecked::<ApiState>().pool();
     let account: Option<Uuid> = match kind {
-        AggregateType::Contact => sqlx::query_scalar("SELECT account_id FROM contacts WHERE id = $1"),
+        AggregateType::Contact => {
+            sqlx::query_scalar("SELECT account_id FROM contacts WHERE id = $1")
+        }
         AggregateType::Attendance => sqlx::query_scalar(
             "SELECT (payload->'AttendanceOpened'->>'account_id')::uuid FROM events
               WHERE aggregate_type = 'Attendance' AND aggregate_id = $1::text AND sequence = 1",
@@ -36,7 +43,9 @@ async fn require_stream_visible(ctx: &Context<'_>, actor: &Actor, kind: Aggregat
     .map_err(internal)?
     .flatten();
     match account {
-        Some(a) => references::require_account_visible(pool, actor, a).await.gql(),
+        Some(a) => references::require_account_visible(pool, actor, a)
+            .await
+            .gql(),
         None => Err(gql(CommandError::not_found("stream"))),
     }
 }
@@ -55,12 +64,21 @@ impl AuditQuery {
         let actor = auth::supervisor(ctx)?;
         let first = page_size(first.unwrap_or(100))?;
         require_stream_visible(ctx, &actor, aggregate_type, aggregate_id).await?;
-        let after_seq: i64 = after.as_deref().map(|c| decode_cursor("after", c)).transpose()?.unwrap_or(0);
+        let after_seq: i64 = after
+            .as_deref()
+            .map(|c| decode_cursor("after", c))
+            .transpose()?
+            .unwrap_or(0);
         let pool = ctx.data_unchecked::<ApiState>().pool();
-        let (events, total) =
-            audit::stream_page(pool, aggregate_type.stored(), &aggregate_id.to_string(), after_seq, first + 1)
-                .await
-                .map_err(internal)?;
+        let (events, total) = audit::stream_page(
+            pool,
+            aggregate_type.stored(),
+            &aggregate_id.to_string(),
+            after_seq,
+            first + 1,
+        )
+        .await
+        .map_err(internal)?;
         let rows = events
             .into_iter()
             .map(|e| {
@@ -83,15 +101,27 @@ impl AuditQuery {
                 (encode_cursor(&e.sequence), node)
             })
             .collect();
-        Ok(RecordedEventConnection::from_rows(rows, first, after_seq > 0, total))
+        Ok(RecordedEventConnection::from_rows(
+            rows,
+            first,
+            after_seq > 0,
+            total,
+        ))
     }
 
     /// Audit (SUPERVISOR, ADMIN): the contact as it stood at that instant, rebuilt from its events.
-    async fn contact_as_of(&self, ctx: &Context<'_>, id: Uuid, at: DateTime<Utc>) -> ApiResult<Option<Contact>> {
+    async fn contact_as_of(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> ApiResult<Option<Contact>> {
         let actor = auth::supervisor(ctx)?;
         require_stream_visible(ctx, &actor, AggregateType::Contact, id).await?;
         let pool = ctx.data_unchecked::<ApiState>().pool();
-        let contact = audit::as_of::<DomainContact>(pool, &id.to_string(), at).await.map_err(internal)?;
+        let contact = audit::as_of::<DomainContact>(pool, &id.to_string(), at)
+            .await
+            .map_err(internal)?;
         Ok(contact.map(Contact))
     }
 }

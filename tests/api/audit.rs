@@ -1,0 +1,258 @@
+//! The event log as the source of truth: audit history with metadata, time travel, replay and
+//! verification, the append-only guard, poisoned events and late commits.
+
+use chrono::Duration;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::app::{error_code, spawn_app, TestApp};
+
+const REGISTER: &str =
+    "mutation($i: RegisterContactInput!) { registerContact(input: $i) { id version } }";
+
+async fn contact(app: &TestApp, token: &str, account: Uuid, name: &str) -> String {
+    let d = app
+        .ok(
+            Some(token),
+            REGISTER,
+            json!({"i": {"accountId": account, "name": name}}),
+        )
+        .await;
+    d["registerContact"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn history_shows_each_event_with_actor_and_correlation_id_to_admins_only() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (agent_id, agent) = app.agent_in(service).await;
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&agent)
+        .header("x-correlation-id", "req-42")
+        .json(
+            &json!({"query": REGISTER, "variables": {"i": {"accountId": account, "name": "Ana"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-correlation-id"], "req-42");
+    let body: serde_json::Value = res.json().await.unwrap();
+    let id = body["data"]["registerContact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let q = "query($id: UUID!) { history(aggregateType: CONTACT, aggregateId: $id) { totalCount nodes { sequence eventType eventVersion actor correlationId payload at } } }";
+    let d = app.ok(Some(&admin), q, json!({"id": id})).await;
+    let e = &d["history"]["nodes"][0];
+    assert_eq!(d["history"]["totalCount"], 1);
+    assert_eq!(e["eventType"], "ContactRegistered");
+    assert_eq!(e["eventVersion"], "1.0");
+    assert_eq!(e["actor"], agent_id.to_string());
+    assert_eq!(e["correlationId"], "req-42");
+    assert_eq!(e["payload"]["ContactRegistered"]["name"], "Ana");
+    let forbidden = app.graphql(Some(&agent), q, json!({"id": id})).await;
+    assert_eq!(error_code(&forbidden), "FORBIDDEN");
+    // Secrets carried by events are never shown.
+    let q = "query($id: UUID!) { history(aggregateType: AGENT, aggregateId: $id) { nodes { payload } } }";
+    let d = app.ok(Some(&admin), q, json!({"id": agent_id})).await;
+    assert_eq!(
+        d["history"]["nodes"][0]["payload"]["AgentRegistered"]["password_hash"],
+        "[redacted]"
+    );
+}
+
+#[tokio::test]
+async fn a_contact_as_of_an_instant_is_rebuilt_from_its_events() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (_, agent) = app.agent_in(service).await;
+    let before = app.clock.now();
+    let id = contact(&app, &agent, account, "First Name").await;
+    app.clock.advance(Duration::hours(1));
+    let middle = app.clock.now();
+    app.clock.advance(Duration::hours(1));
+    app.ok(
+        Some(&agent),
+        "mutation($id: UUID!) { updateContact(id: $id, input: {name: \"Second Name\"}) { name } }",
+        json!({"id": id}),
+    )
+    .await;
+    let q = "query($id: UUID!, $at: DateTime!) { contactAsOf(id: $id, at: $at) { name version } }";
+    let d = app
+        .ok(Some(&admin), q, json!({"id": id, "at": middle}))
+        .await;
+    assert_eq!(d["contactAsOf"]["name"], "First Name");
+    assert_eq!(d["contactAsOf"]["version"], 1);
+    let d = app
+        .ok(Some(&admin), q, json!({"id": id, "at": app.clock.now()}))
+        .await;
+    assert_eq!(d["contactAsOf"]["name"], "Second Name");
+    let d = app
+        .ok(
+            Some(&admin),
+            q,
+            json!({"id": id, "at": before - Duration::seconds(1)}),
+        )
+        .await;
+    assert!(d["contactAsOf"].is_null());
+}
+
+#[tokio::test]
+async fn replay_verify_finds_a_tampered_read_model_and_replay_repairs_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (_, agent) = app.agent_in(service).await;
+    let id = contact(&app, &agent, account, "Original").await;
+    contact(&app, &agent, account, "Another").await;
+    let all = projections::all();
+    let contacts = all.iter().find(|p| p.name() == "contacts").unwrap();
+    let clean = projections::replay::rebuild(
+        &app.db.pool,
+        contacts.as_ref(),
+        projections::replay::Mode::Verify,
+    )
+    .await
+    .unwrap();
+    assert!(clean.differences.is_empty(), "{:?}", clean.differences);
+    assert_eq!(clean.events, 2);
+
+    sqlx::query("UPDATE contacts SET name = 'Tampered' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let dirty = projections::replay::rebuild(
+        &app.db.pool,
+        contacts.as_ref(),
+        projections::replay::Mode::Verify,
+    )
+    .await
+    .unwrap();
+    assert_eq!(dirty.differences.len(), 2, "{:?}", dirty.differences);
+
+    projections::replay::rebuild(
+        &app.db.pool,
+        contacts.as_ref(),
+        projections::replay::Mode::Swap,
+    )
+    .await
+    .unwrap();
+    let name: String = sqlx::query_scalar("SELECT name FROM contacts WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "Original");
+    // The server keeps serving from the swapped-in tables.
+    let d = app
+        .ok(
+            Some(&agent),
+            "query($id: UUID!) { contact(id: $id) { name } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(d["contact"]["name"], "Original");
+}
+
+#[tokio::test]
+async fn the_event_log_refuses_updates_and_deletes() {
+    let app = spawn_app().await;
+    app.admin().await;
+    let update = sqlx::query("UPDATE events SET payload = '{}'")
+        .execute(&app.db.pool)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM events")
+        .execute(&app.db.pool)
+        .await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    let truncate = sqlx::query("TRUNCATE events").execute(&app.db.pool).await;
+    assert!(truncate.is_err());
+}
+
+#[tokio::test]
+async fn a_poisoned_event_stalls_only_its_projection_and_shows_in_ready() {
+    let app = spawn_app().await;
+    let bad_id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('Contact', $1, 1, 'ContactRegistered', '1.0', '{\"ContactRegistered\": {\"nonsense\": true}}', '{}')",
+    )
+    .bind(bad_id.to_string())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    app.state.projector().kick();
+    // Other projections and the commands go on: an agent registers and logs in.
+    let admin = app.admin().await;
+    assert!(!admin.is_empty());
+    let mut failing = None;
+    for _ in 0..100 {
+        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT failed_event, last_error FROM projection_checkpoints WHERE name = 'contacts'",
+        )
+        .fetch_optional(&app.db.pool)
+        .await
+        .unwrap();
+        if let Some((Some(event), _)) = row {
+            failing = Some(event);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(failing.unwrap(), format!("Contact/{bad_id}/1"));
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["failing"][0]["projection"], "contacts");
+}
+
+#[tokio::test]
+async fn an_event_committed_late_is_not_skipped() {
+    let app = spawn_app().await;
+    let pool = &app.db.pool;
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                  VALUES ('Agent', $1, 1, 'AgentRegistered', '1.0', $2, '{}')";
+    let payload = |id: Uuid, email: &str| {
+        json!({"AgentRegistered": {"agent_id": id, "name": "Late", "email": email, "password_hash": "x",
+               "role": "AGENT", "service_ids": [], "max_concurrent": 1, "at": "2026-11-27T15:00:00Z"}})
+    };
+    let (early, late) = (Uuid::new_v4(), Uuid::new_v4());
+    // The first writer takes a position and stays open; a second one commits after it.
+    let mut slow = pool.begin().await.unwrap();
+    sqlx::query(insert)
+        .bind(early.to_string())
+        .bind(payload(early, "early@example.com"))
+        .execute(&mut *slow)
+        .await
+        .unwrap();
+    sqlx::query(insert)
+        .bind(late.to_string())
+        .bind(payload(late, "late@example.com"))
+        .execute(pool)
+        .await
+        .unwrap();
+    app.state.projector().catch_up_all().await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM agents WHERE id = ANY($1)")
+        .bind(vec![early, late])
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen, 0,
+        "nothing after the open transaction may be applied before it"
+    );
+    slow.commit().await.unwrap();
+    app.state.projector().catch_up_all().await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM agents WHERE id = ANY($1)")
+        .bind(vec![early, late])
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(seen, 2);
+}
