@@ -289,13 +289,14 @@ pub mod read {
         pub at: DateTime<Utc>,
     }
 
+    fn json<T: serde::de::DeserializeOwned>(column: &str, v: Option<serde_json::Value>) -> Result<Option<T>, sqlx::Error> {
+        v.map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| sqlx::Error::ColumnDecode { index: column.into(), source: Box::new(e) })
+    }
+
     impl<'r> FromRow<'r, PgRow> for MessageRow {
         fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
-            let json = |column: &str, v: Option<serde_json::Value>| -> Result<Option<_>, sqlx::Error> {
-                v.map(serde_json::from_value)
-                    .transpose()
-                    .map_err(|e| sqlx::Error::ColumnDecode { index: column.into(), source: Box::new(e) })
-            };
             let variables = json("template_variables", r.try_get("template_variables")?)?;
             let attachments = json("attachments", r.try_get("attachments")?)?.unwrap_or_default();
             Ok(Self {

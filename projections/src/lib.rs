@@ -6,10 +6,12 @@
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
 //! - [`contacts`]: the contacts read model and its searches.
+//! - [`attendances`]: attendances, their messages and WhatsApp windows, and their lists.
 //! - [`routing`]: the routing read model, the router and the logout reactor; [`counters`]: items 9–11.
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod agents;
+pub mod attendances;
 pub mod audit;
 pub mod contacts;
 pub mod counters;
@@ -28,5 +30,5 @@ use std::sync::Arc;
 
 /// Every projection of the product.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(agents::AgentsProjection), Arc::new(contacts::ContactsProjection), Arc::new(routing::RoutingProjection)]
+    vec![Arc::new(agents::AgentsProjection), Arc::new(contacts::ContactsProjection), Arc::new(attendances::AttendancesProjection), Arc::new(routing::RoutingProjection)]
 }

@@ -51,7 +51,7 @@ pub async fn open_outbound(c: &Commands, ctx: &CommandContext, input: OpenOutbou
             Destination::Service(id)
         }
         DestinationType::Flow => {
-            Destination::Flow(input.flow_id.ok_or_else(|| CommandError::field("flowId", "is required for FLOW"))?)
+            Destination::Flow(input.flow_id.clone().ok_or_else(|| CommandError::field("flowId", "is required for FLOW"))?)
         }
     };
     let actor_in_service = match &destination {

@@ -1,0 +1,335 @@
+//! `receiveInboundMessage` (channel gateways, integration token): a customer wrote.
+//!
+//! 1. A repeated `externalMessageId` returns the attendance the first delivery went to and
+//!    changes nothing.
+//! 2. The contact is found by its routing key — (account, primary phone in E.164) on phone
+//!    channels, (account, channel, identifier) in `contact_channel_ids` on the others — or
+//!    created (named after `contactName`, else the identifier). The channel identity is linked
+//!    to the contact (a no-op once linked).
+//! 3. The contact's open attendance on this account and channel takes the message (a PENDING
+//!    one stays pending and moves to the top); without one, a new attendance opens to the given
+//!    service or flow, else the account's default service.
+
+use chrono::{DateTime, Utc};
+use domain::attendance::{
+    AttachmentRef, AttendanceCommand, Destination, InboundMessage, OpenInbound, ReceiveCustomerMessage,
+};
+use domain::contact::{rules::parse_channel_identifier, ContactCommand, ContactInput, PhoneInput};
+use domain::kinds::ChannelType;
+use domain::values::{Phone, NAME_MAX};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::open_keys::{self, STALE_CLAIM};
+use super::{idempotency, support};
+use crate::admin::{accounts, services};
+use crate::contacts::{phone_keys, register::register_contact};
+use crate::context::{Actor, CommandContext};
+use crate::error::{CommandError, CommandResult};
+use crate::store::execute;
+use crate::Commands;
+
+/// How many times a message is retried when the attendance it was going to was finalized or
+/// opened concurrently: once is enough for one race; a bound keeps a bug from looping.
+const MAX_ATTEMPTS: usize = 3;
+
+/// The contract's `InboundMessageInput`, with stored attachments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    pub account_id: Uuid,
+    pub channel: ChannelType,
+    pub from: String,
+    pub contact_name: Option<String>,
+    pub text: Option<String>,
+    pub external_message_id: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    pub service_id: Option<Uuid>,
+    pub flow_id: Option<String>,
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// Where the message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub attendance_id: Uuid,
+    pub contact_id: Uuid,
+}
+
+/// Receives one customer message.
+pub async fn receive_inbound(c: &Commands, ctx: &CommandContext, input: Inbound) -> CommandResult<Received> {
+    if !matches!(ctx.actor, Actor::Integration { .. } | Actor::System) {
+        return Err(CommandError::forbidden("this operation needs an integration token"));
+    }
+    let channel = input.channel;
+    accounts::get(&c.pool, input.account_id).await?.ok_or_else(|| CommandError::field("accountId", "does not exist"))?;
+    let identifier = parse_channel_identifier(channel, &input.from)
+        .map_err(|e| CommandError::field("from", &e.message))?;
+    let external_id = input.external_message_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if let Some(ext) = external_id {
+        if let Some(first) = delivered(&c.pool, input.account_id, channel, ext).await? {
+            return Ok(first);
+        }
+    }
+    let destination = destination(&c.pool, &input).await?;
+    let contact_id = find_or_create_contact(c, ctx, &input, channel, &identifier).await?;
+    let link = ContactCommand::LinkChannel { channel, identifier, account_id: input.account_id, at: ctx.now };
+    execute(&c.contacts, contact_id, link, ctx).await?;
+    let message = |message_id| InboundMessage {
+        message_id,
+        text: input.text.clone(),
+        attachments: input.attachments.clone(),
+        external_id: external_id.map(str::to_string),
+        at: input.at.unwrap_or(ctx.now),
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let open = open_keys::open_attendance(&c.pool, input.account_id, contact_id, channel).await?;
+        let attendance_id = open.unwrap_or_else(Uuid::new_v4);
+        if let Some(ext) = external_id {
+            let first =
+                idempotency::claim_inbound(&c.pool, input.account_id, channel, ext, attendance_id, ctx.now).await?;
+            if let Some(first) = first {
+                return Ok(Received { attendance_id: first, contact_id });
+            }
+        }
+        let result = match open {
+            Some(id) => {
+                let command =
+                    AttendanceCommand::ReceiveCustomerMessage(ReceiveCustomerMessage { message: message(Uuid::new_v4()), at: ctx.now });
+                execute(&c.attendances, id, command, ctx).await.map(|()| true)
+            }
+            None => {
+                let opening = OpenInbound {
+                    attendance_id,
+                    protocol: String::new(),
+                    account_id: input.account_id,
+                    contact_id,
+                    channel,
+                    destination: destination.clone(),
+                    first_message: message(Uuid::new_v4()),
+                    at: ctx.now,
+                };
+                open_new(c, ctx, opening).await
+            }
+        };
+        match result {
+            Ok(true) => return Ok(Received { attendance_id, contact_id }),
+            // Lost a race (finalized or opened meanwhile): release and look again.
+            Ok(false) | Err(CommandError::InvalidState(_)) => {
+                if let Some(ext) = external_id {
+                    idempotency::release_inbound(&c.pool, input.account_id, channel, ext).await?;
+                }
+            }
+            Err(e) => {
+                if let Some(ext) = external_id {
+                    idempotency::release_inbound(&c.pool, input.account_id, channel, ext).await?;
+                }
+                return Err(e);
+            }
+        }
+    }
+    Err(CommandError::Conflict { message: "the contact's attendance changed concurrently; retry".into(), existing_id: None })
+}
+
+/// Opens a new attendance; `Ok(false)` when another opened one for the contact meanwhile.
+async fn open_new(c: &Commands, ctx: &CommandContext, mut opening: OpenInbound) -> CommandResult<bool> {
+    opening.protocol = support::next_protocol(&c.pool, opening.account_id, ctx.now).await?;
+    let id = opening.attendance_id;
+    let other = open_keys::claim(&c.pool, opening.account_id, opening.contact_id, opening.channel, id, ctx.now).await?;
+    if other.is_some() {
+        return Ok(false);
+    }
+    match execute(&c.attendances, id, AttendanceCommand::OpenInbound(opening), ctx).await {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            open_keys::release(&c.pool, id).await?;
+            Err(e)
+        }
+    }
+}
+
+/// The attendance and contact an earlier delivery of this gateway message went to.
+async fn delivered(pool: &PgPool, account_id: Uuid, channel: ChannelType, ext: &str) -> CommandResult<Option<Received>> {
+    let first: Option<Uuid> = sqlx::query_scalar(
+        "SELECT attendance_id FROM inbound_message_ids WHERE account_id = $1 AND channel = $2 AND external_id = $3",
+    )
+    .bind(account_id)
+    .bind(channel.as_str())
+    .bind(ext)
+    .fetch_optional(pool)
+    .await?;
+    let Some(attendance_id) = first else { return Ok(None) };
+    // The contact from the log (the read model may lag behind the first delivery).
+    let contact: Option<String> = sqlx::query_scalar(
+        "SELECT payload::jsonb -> 'AttendanceOpened' ->> 'contact_id' FROM events
+          WHERE aggregate_type = 'Attendance' AND aggregate_id = $1 AND sequence = 1",
+    )
+    .bind(attendance_id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    Ok(contact.and_then(|c| c.parse().ok()).map(|contact_id| Received { attendance_id, contact_id }))
+}
+
+/// Where a new attendance goes: the given service (of this account) or flow, else the account's
+/// default service.
+async fn destination(pool: &PgPool, input: &Inbound) -> CommandResult<Destination> {
+    match (input.service_id, &input.flow_id) {
+        (Some(_), Some(_)) => Err(CommandError::field("serviceId", "give at most one of serviceId or flowId")),
+        (Some(id), None) => {
+            services::get(pool, id)
+                .await?
+                .filter(|s| s.account_id == input.account_id)
+                .ok_or_else(|| CommandError::field("serviceId", "is not a service of this account"))?;
+            Ok(Destination::Service(id))
+        }
+        (None, Some(flow)) => Ok(Destination::Flow(flow.clone())),
+        (None, None) => services::default_of(pool, input.account_id)
+            .await?
+            .map(|s| Destination::Service(s.id))
+            .ok_or_else(|| CommandError::field("serviceId", "is required: the account has no default service")),
+    }
+}
+
+/// The contact this identity routes to, created when there is none.
+async fn find_or_create_contact(
+    c: &Commands,
+    ctx: &CommandContext,
+    input: &Inbound,
+    channel: ChannelType,
+    identifier: &str,
+) -> CommandResult<Uuid> {
+    let name = input
+        .contact_name
+        .as_deref()
+        .map(|n| n.chars().filter(|c| !c.is_control()).take(NAME_MAX).collect::<String>())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| identifier.to_string());
+    let mut contact = ContactInput {
+        name,
+        mother_name: None,
+        phone: None,
+        phone2: None,
+        active: true,
+        classification_id: None,
+        tag_ids: Vec::new(),
+        document: None,
+        rg: None,
+        registration_number: None,
+        email: None,
+        birth_date: None,
+        portfolio_agent_id: None,
+        extra1: None,
+        extra2: None,
+        extra3: None,
+        addresses: Vec::new(),
+    };
+    if channel.is_phone_channel() {
+        let phone = Phone::parse_e164(identifier).map_err(|e| CommandError::field("from", &e.message))?;
+        if let Some(id) = phone_keys::holder(&c.pool, input.account_id, &phone.routing_key()).await? {
+            return Ok(id);
+        }
+        contact.phone = Some(PhoneInput { ddi: phone.ddi().to_string(), number: phone.number().to_string() });
+        return match register_contact(c, ctx, input.account_id, contact, Vec::new()).await {
+            // Registered concurrently by another delivery from this phone: that is the contact.
+            Err(CommandError::Conflict { existing_id: Some(id), .. }) => Ok(id),
+            other => other,
+        };
+    }
+    let candidate = Uuid::new_v4();
+    if let Some(holder) = claim_channel_id(&c.pool, input.account_id, channel, identifier, candidate, ctx.now).await? {
+        return Ok(holder);
+    }
+    let registered = register_contact(c, ctx, input.account_id, contact, Vec::new()).await;
+    let id = match registered {
+        Ok(id) => id,
+        Err(e) => {
+            release_channel_id(&c.pool, input.account_id, channel, identifier, candidate).await?;
+            return Err(e);
+        }
+    };
+    // register_contact chooses the contact's id: point the claim at it.
+    sqlx::query(
+        "UPDATE contact_channel_ids SET contact_id = $5
+          WHERE account_id = $1 AND channel = $2 AND identifier = $3 AND contact_id = $4",
+    )
+    .bind(input.account_id)
+    .bind(channel.as_str())
+    .bind(identifier)
+    .bind(candidate)
+    .bind(id)
+    .execute(&c.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Claims a non-phone identity for `contact_id`; returns the contact already holding it. A claim
+/// whose contact never got registered (a crash in between) is taken over once stale.
+async fn claim_channel_id(
+    pool: &PgPool,
+    account_id: Uuid,
+    channel: ChannelType,
+    identifier: &str,
+    contact_id: Uuid,
+    now: DateTime<Utc>,
+) -> CommandResult<Option<Uuid>> {
+    let (holder, claimed_at): (Uuid, DateTime<Utc>) = sqlx::query_as(
+        "INSERT INTO contact_channel_ids (account_id, channel, identifier, contact_id, claimed_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id, channel, identifier) DO UPDATE SET identifier = EXCLUDED.identifier
+         RETURNING contact_id, claimed_at",
+    )
+    .bind(account_id)
+    .bind(channel.as_str())
+    .bind(identifier)
+    .bind(contact_id)
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    if holder == contact_id {
+        return Ok(None);
+    }
+    if claimed_at < now - STALE_CLAIM {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'Contact' AND aggregate_id = $1)",
+        )
+        .bind(holder.to_string())
+        .fetch_one(pool)
+        .await?;
+        if !exists {
+            let taken = sqlx::query(
+                "UPDATE contact_channel_ids SET contact_id = $5, claimed_at = $6
+                  WHERE account_id = $1 AND channel = $2 AND identifier = $3 AND contact_id = $4",
+            )
+            .bind(account_id)
+            .bind(channel.as_str())
+            .bind(identifier)
+            .bind(holder)
+            .bind(contact_id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            if taken.rows_affected() == 1 {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(holder))
+}
+
+async fn release_channel_id(
+    pool: &PgPool,
+    account_id: Uuid,
+    channel: ChannelType,
+    identifier: &str,
+    contact_id: Uuid,
+) -> CommandResult<()> {
+    sqlx::query(
+        "DELETE FROM contact_channel_ids WHERE account_id = $1 AND channel = $2 AND identifier = $3 AND contact_id = $4",
+    )
+    .bind(account_id)
+    .bind(channel.as_str())
+    .bind(identifier)
+    .bind(contact_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
