@@ -47,11 +47,13 @@
 //! - Message limits: [`attendance::rules::MESSAGE_MAX_CHARS`],
 //!   [`attendance::rules::INBOUND_TEXT_MAX_CHARS`], [`attendance::rules::MAX_ATTACHMENTS`],
 //!   [`attendance::rules::PREVIEW_MAX_CHARS`], [`attendance::rules::FINALIZE_REASON_MAX_CHARS`].
+//! - Chat between agents: [`chat`] (recipient, text, attachment count, size, name and type).
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod agent;
 pub mod attendance;
 pub mod catalogue;
+pub mod chat;
 pub mod contact;
 pub mod files;
 pub mod kinds;
