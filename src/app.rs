@@ -62,6 +62,7 @@ impl App {
         let mut background = projector.start().await?;
         let state = ApiState::new(commands.clone(), projector.clone(), config.api.clone());
         background.extend(crate::wiring::background_jobs(&state));
+        background.extend(state.start_realtime());
         let schema = graphql::build_schema(state.clone());
         let router = graphql::router(schema.clone(), state.clone())
             .layer(tower_http::trace::TraceLayer::new_for_http());

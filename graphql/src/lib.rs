@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod feed;
 pub mod files;
 pub mod limits;
 pub mod mutation;
@@ -21,8 +22,10 @@ pub mod routes;
 pub mod scalars;
 pub mod schema;
 pub mod state;
+pub mod subscription;
 pub mod types;
 pub mod uploads;
+pub mod ws;
 
 pub use routes::router;
 pub use schema::{build_schema, sdl, AppSchema};

@@ -1,44 +1,155 @@
-//! Which agents have a websocket open on this server process: the live-connection indicator.
-//! (Sharing it across instances is part of the real-time work; here it is per process.)
+//! The live-connection indicator: which agents have a websocket open on any server instance.
+//!
+//! Each instance records its open sockets in `ws_connections` and refreshes their heartbeat
+//! every [`HEARTBEAT_INTERVAL`]; an agent is connected while one of their rows is fresher than
+//! [`STALE_AFTER`], so the rows of an instance that died stop counting on their own. Opening or
+//! closing a socket notifies `presence` (the agent id), so every instance can tell its
+//! `presenceChanged` subscribers. Sockets of a session that ends are closed here too.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use sqlx::PgPool;
+use tokio::sync::watch;
 use uuid::Uuid;
 
-/// Open websocket counts per agent.
-#[derive(Clone, Default)]
-pub struct Connections(Arc<Mutex<HashMap<Uuid, usize>>>);
+/// How often an instance refreshes the heartbeat of its sockets.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A socket row older than this no longer counts: three missed heartbeats.
+pub const STALE_AFTER_SECONDS: i64 = 30;
+
+/// The NOTIFY channel telling every instance an agent's connection changed.
+pub const PRESENCE_CHANNEL: &str = "presence";
+
+struct Socket {
+    agent_id: Uuid,
+    session_id: Option<Uuid>,
+    close: watch::Sender<bool>,
+}
+
+/// This instance's open sockets.
+#[derive(Clone)]
+pub struct Connections {
+    instance_id: Uuid,
+    sockets: Arc<Mutex<HashMap<Uuid, Socket>>>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Self {
+            instance_id: Uuid::new_v4(),
+            sockets: Arc::default(),
+        }
+    }
+}
 
 impl Connections {
-    pub fn is_connected(&self, agent_id: Uuid) -> bool {
-        self.0.lock().map(|m| m.get(&agent_id).copied().unwrap_or(0) > 0).unwrap_or(false)
+    pub fn instance_id(&self) -> Uuid {
+        self.instance_id
     }
 
-    /// Counts a socket as open until the guard drops.
-    pub fn open(&self, agent_id: Uuid) -> ConnectionGuard {
-        if let Ok(mut m) = self.0.lock() {
-            *m.entry(agent_id).or_default() += 1;
+    /// Whether any websocket of the agent is open on any instance.
+    pub async fn is_connected(&self, pool: &PgPool, agent_id: Uuid) -> bool {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM ws_connections
+                             WHERE agent_id = $1 AND heartbeat_at > now() - make_interval(secs => $2))",
+        )
+        .bind(agent_id)
+        .bind(STALE_AFTER_SECONDS as f64)
+        .fetch_one(pool)
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Records an open socket; the receiver turns true when the socket must close (its session
+    /// ended). Call [`Connections::close`] when the socket ends.
+    pub async fn open(
+        &self,
+        pool: &PgPool,
+        agent_id: Uuid,
+        session_id: Option<Uuid>,
+    ) -> (Uuid, watch::Receiver<bool>) {
+        let id = Uuid::new_v4();
+        let (tx, rx) = watch::channel(false);
+        if let Ok(mut m) = self.sockets.lock() {
+            m.insert(
+                id,
+                Socket {
+                    agent_id,
+                    session_id,
+                    close: tx,
+                },
+            );
         }
-        ConnectionGuard { connections: self.clone(), agent_id }
+        let inserted = sqlx::query(
+            "INSERT INTO ws_connections (id, instance_id, agent_id, session_id) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(self.instance_id)
+        .bind(agent_id)
+        .bind(session_id)
+        .execute(pool)
+        .await;
+        if let Err(e) = inserted {
+            tracing::warn!(error = %e, "cannot record a websocket");
+        }
+        notify(pool, agent_id).await;
+        (id, rx)
     }
-}
 
-/// Closes the count of one socket when dropped.
-pub struct ConnectionGuard {
-    connections: Connections,
-    agent_id: Uuid,
-}
+    /// Forgets a closed socket.
+    pub async fn close(&self, pool: &PgPool, socket_id: Uuid) {
+        let agent = self
+            .sockets
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&socket_id))
+            .map(|s| s.agent_id);
+        let _ = sqlx::query("DELETE FROM ws_connections WHERE id = $1")
+            .bind(socket_id)
+            .execute(pool)
+            .await;
+        if let Some(agent_id) = agent {
+            notify(pool, agent_id).await;
+        }
+    }
 
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        if let Ok(mut m) = self.connections.0.lock() {
-            if let Some(n) = m.get_mut(&self.agent_id) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    m.remove(&self.agent_id);
-                }
+    /// Closes this instance's sockets of an ended session.
+    pub fn end_session(&self, session_id: Uuid) {
+        if let Ok(m) = self.sockets.lock() {
+            for s in m.values().filter(|s| s.session_id == Some(session_id)) {
+                let _ = s.close.send(true);
             }
         }
     }
+
+    /// Refreshes this instance's rows forever (run as a background task).
+    pub async fn heartbeat(self, pool: PgPool) {
+        let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+        loop {
+            tick.tick().await;
+            let _ = sqlx::query(
+                "UPDATE ws_connections SET heartbeat_at = now() WHERE instance_id = $1",
+            )
+            .bind(self.instance_id)
+            .execute(&pool)
+            .await;
+            // Rows of dead instances: gone after a while, so the table stays small.
+            let _ = sqlx::query(
+                "DELETE FROM ws_connections WHERE heartbeat_at < now() - interval '1 hour'",
+            )
+            .execute(&pool)
+            .await;
+        }
+    }
+}
+
+async fn notify(pool: &PgPool, agent_id: Uuid) {
+    let _ = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(PRESENCE_CHANNEL)
+        .bind(agent_id.to_string())
+        .execute(pool)
+        .await;
 }

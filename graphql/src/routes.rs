@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use async_graphql::http::{GraphiQLSource, MultipartOptions};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -143,35 +143,15 @@ async fn graphql_ws(
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
 ) -> Response {
-    let api = app.api.clone();
-    let schema = app.schema.clone();
     let correlation = correlation_id(&headers);
+    // graphql-ws (the legacy subscriptions-transport-ws) unless the client offers the new one.
+    let legacy = !headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == "graphql-transport-ws"));
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                        .map(str::to_string);
-                    let Some(token) = token else {
-                        return Err(async_graphql::Error::new("a bearer token is required"));
-                    };
-                    let actor = commands::auth::sessions::resolve_token(api.pool(), &token, api.clock().now())
-                        .await
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| async_graphql::Error::new("invalid or expired token"))?;
-                    let mut data = async_graphql::Data::default();
-                    data.insert(RequestInfo { actor: Some(actor), correlation_id: correlation, address: String::new() });
-                    Ok(data)
-                })
-                .serve()
-                .await
-        })
+        .on_upgrade(move |socket| crate::ws::serve(socket, app.schema, protocol, legacy, app.api, correlation))
 }
 
 async fn ready(State(app): State<AppState>) -> Response {

@@ -1,17 +1,19 @@
 //! The schema: the contract's Query, Mutation and Subscription, assembled from one object per
 //! area, with depth and complexity limits.
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 use crate::limits::{MAX_COMPLEXITY, MAX_DEPTH};
 use crate::state::ApiState;
-use crate::{mutation, query};
+use crate::{mutation, query, subscription};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
     query::me::MeQuery,
     query::catalogue::CatalogueQuery,
     query::contacts::ContactsQuery,
+    query::attendances::AttendancesQuery,
+    query::counters::CountersQuery,
     query::audit::AuditQuery,
 );
 
@@ -21,16 +23,17 @@ pub struct Mutation(
     mutation::agents::AgentsMutation,
     mutation::admin::AdminMutation,
     mutation::contacts::ContactsMutation,
+    mutation::attendances::AttendancesMutation,
 );
 
-/// Subscriptions arrive with the real-time work; until then the type is empty.
-pub type Subscription = EmptySubscription;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(subscription::realtime::RealtimeSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with its limits and the shared state.
 pub fn build_schema(state: ApiState) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(state)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
@@ -39,7 +42,7 @@ pub fn build_schema(state: ApiState) -> AppSchema {
 
 /// The SDL as `print-schema` writes it and `graphql/schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .finish()
         .sdl()
 }

@@ -7,6 +7,7 @@ use commands::{Clock, Commands};
 use projections::Projector;
 use sqlx::PgPool;
 
+use crate::feed::Feed;
 use crate::presence::Connections;
 
 /// Limits and secrets of the API layer.
@@ -45,11 +46,29 @@ struct Inner {
     projector: Projector,
     settings: ApiSettings,
     connections: Connections,
+    feed: Feed,
 }
 
 impl ApiState {
     pub fn new(commands: Arc<Commands>, projector: Projector, settings: ApiSettings) -> Self {
-        Self(Arc::new(Inner { commands, projector, settings, connections: Connections::default() }))
+        Self(Arc::new(Inner { commands, projector, settings, connections: Connections::default(), feed: Feed::default() }))
+    }
+
+    /// The change feed behind subscriptions.
+    pub fn feed(&self) -> &Feed {
+        &self.0.feed
+    }
+
+    /// Starts the feed and the websocket heartbeat (background tasks of this instance).
+    pub fn start_realtime(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(self.feed().clone().run(
+                self.pool().clone(),
+                self.connections().clone(),
+                self.projector().readers(),
+            )),
+            tokio::spawn(self.connections().clone().heartbeat(self.pool().clone())),
+        ]
     }
 
     /// Open websockets per agent.

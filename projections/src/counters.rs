@@ -128,7 +128,11 @@ pub mod read {
 
     /// The counters of `agent_id` for `day`: three primary-key lookups (waiting sums one row per
     /// service of the agent).
-    pub async fn for_agent(pool: &PgPool, agent_id: Uuid, day: NaiveDate) -> sqlx::Result<AgentCounters> {
+    pub async fn for_agent(
+        pool: &PgPool,
+        agent_id: Uuid,
+        day: NaiveDate,
+    ) -> sqlx::Result<AgentCounters> {
         let row = sqlx::query(
             "SELECT
                 (SELECT COALESCE(sum(w.waiting), 0) FROM service_waiting_counts w
@@ -158,8 +162,14 @@ mod tests {
     fn one_minute_before_local_midnight_is_still_that_day_in_sao_paulo() {
         // 23:59 on 27 November in São Paulo (UTC-3) is 02:59 UTC on the 28th.
         let at = Utc.with_ymd_and_hms(2026, 11, 28, 2, 59, 0).unwrap();
-        assert_eq!(local_day(DEFAULT_TZ, at), NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        assert_eq!(
+            local_day(DEFAULT_TZ, at),
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+        );
         let after = Utc.with_ymd_and_hms(2026, 11, 28, 3, 0, 0).unwrap();
-        assert_eq!(local_day(DEFAULT_TZ, after), NaiveDate::from_ymd_opt(2026, 11, 28).unwrap());
+        assert_eq!(
+            local_day(DEFAULT_TZ, after),
+            NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+        );
     }
 }

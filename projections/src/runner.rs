@@ -74,6 +74,11 @@ impl Projector {
         self
     }
 
+    /// Each projection's name and the aggregate types it reads.
+    pub fn readers(&self) -> Vec<(&'static str, &'static [&'static str])> {
+        self.lanes.iter().map(|l| (l.projection.name(), l.projection.aggregate_types())).collect()
+    }
+
     pub fn names(&self) -> Vec<&'static str> {
         self.lanes.iter().map(|l| l.projection.name()).collect()
     }

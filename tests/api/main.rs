@@ -1,7 +1,11 @@
 //! The integration tests: one binary, so that they share one build and one test database server.
 
 mod admin;
+mod attendances;
 mod audit;
 mod contacts;
+mod counters;
 mod db_smoke;
 mod helpers;
+mod realtime;
+mod routing;

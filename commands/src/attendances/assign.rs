@@ -14,7 +14,15 @@ use crate::store::execute;
 use crate::Commands;
 
 /// Assigns `attendance_id` to `agent_id` at `ctx.now` (AttendanceAssigned).
-pub async fn assign(c: &Commands, ctx: &CommandContext, attendance_id: Uuid, agent_id: Uuid) -> CommandResult<()> {
-    let command = AttendanceCommand::Assign(Assign { agent_id, at: ctx.now });
+pub async fn assign(
+    c: &Commands,
+    ctx: &CommandContext,
+    attendance_id: Uuid,
+    agent_id: Uuid,
+) -> CommandResult<()> {
+    let command = AttendanceCommand::Assign(Assign {
+        agent_id,
+        at: ctx.now,
+    });
     execute(&c.attendances, attendance_id, command, ctx).await
 }

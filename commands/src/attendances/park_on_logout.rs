@@ -26,14 +26,22 @@ pub enum Parked {
 
 /// Parks `attendance_id` with `agent_id` (AttendanceMarkedPending with `by_logout`).
 /// Errors are only those worth a retry: a concurrent write (CONFLICT) or the database.
-pub async fn park_on_logout(c: &Commands, ctx: &CommandContext, attendance_id: Uuid, agent_id: Uuid) -> CommandResult<Parked> {
-    let command = AttendanceCommand::ParkOnLogout(ParkOnLogout { agent_id, at: ctx.now });
+pub async fn park_on_logout(
+    c: &Commands,
+    ctx: &CommandContext,
+    attendance_id: Uuid,
+    agent_id: Uuid,
+) -> CommandResult<Parked> {
+    let command = AttendanceCommand::ParkOnLogout(ParkOnLogout {
+        agent_id,
+        at: ctx.now,
+    });
     match execute(&c.attendances, attendance_id, command, ctx).await {
         Ok(()) => Ok(Parked::Parked),
         // Not IN_PROGRESS, or with another agent, or never opened: the to-do is stale.
-        Err(CommandError::InvalidState(_) | CommandError::Forbidden(_) | CommandError::NotFound(_)) => {
-            Ok(Parked::NothingToDo)
-        }
+        Err(
+            CommandError::InvalidState(_) | CommandError::Forbidden(_) | CommandError::NotFound(_),
+        ) => Ok(Parked::NothingToDo),
         Err(e) => Err(e),
     }
 }

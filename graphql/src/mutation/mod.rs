@@ -2,5 +2,6 @@
 
 pub mod admin;
 pub mod agents;
+pub mod attendances;
 pub mod auth;
 pub mod contacts;

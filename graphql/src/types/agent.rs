@@ -45,8 +45,9 @@ fn image_url(ctx: &Context<'_>, sha: &Option<String>) -> Option<String> {
     sha.as_ref().map(|s| crate::files::signed_url(state, s))
 }
 
-fn connected(ctx: &Context<'_>, id: Uuid) -> bool {
-    ctx.data_unchecked::<ApiState>().connections().is_connected(id)
+async fn connected(ctx: &Context<'_>, id: Uuid) -> bool {
+    let state = ctx.data_unchecked::<ApiState>();
+    state.connections().is_connected(state.pool(), id).await
 }
 
 #[Object]
@@ -96,7 +97,7 @@ impl Agent {
     }
     /// Whether any websocket of this agent is connected now.
     async fn connected(&self, ctx: &Context<'_>) -> bool {
-        connected(ctx, self.0.id)
+        connected(ctx, self.0.id).await
     }
 }
 
@@ -125,7 +126,7 @@ impl AgentSummary {
         PresenceStatus::from_stored(&self.0.presence)
     }
     async fn connected(&self, ctx: &Context<'_>) -> bool {
-        connected(ctx, self.0.id)
+        connected(ctx, self.0.id).await
     }
 }
 

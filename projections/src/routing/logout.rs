@@ -38,14 +38,18 @@ pub async fn park_once(c: &Commands) -> anyhow::Result<usize> {
         match park_on_logout(c, &ctx, attendance_id, agent_id).await {
             Ok(outcome) => {
                 parked += usize::from(outcome == Parked::Parked);
-                sqlx::query("DELETE FROM routing_park_todo WHERE attendance_id = $1 AND agent_id = $2")
-                    .bind(attendance_id)
-                    .bind(agent_id)
-                    .execute(&c.pool)
-                    .await?;
+                sqlx::query(
+                    "DELETE FROM routing_park_todo WHERE attendance_id = $1 AND agent_id = $2",
+                )
+                .bind(attendance_id)
+                .bind(agent_id)
+                .execute(&c.pool)
+                .await?;
             }
             // A concurrent write or the database: the row stays and the next pass retries it.
-            Err(e) => tracing::warn!(%attendance_id, %agent_id, error = %e, "park on logout failed; will retry"),
+            Err(e) => {
+                tracing::warn!(%attendance_id, %agent_id, error = %e, "park on logout failed; will retry")
+            }
         }
     }
     Ok(parked)

@@ -30,14 +30,25 @@ pub struct Move {
 
 /// The place an opening creates, or None for an event that is not an opening.
 pub fn opened(event: &AttendanceEvent) -> Option<Move> {
-    let AttendanceEvent::AttendanceOpened { destination, status, agent_id, at, .. } = event else {
+    let AttendanceEvent::AttendanceOpened {
+        destination,
+        status,
+        agent_id,
+        at,
+        ..
+    } = event
+    else {
         return None;
     };
     let service_id = match destination {
         Destination::Service(id) => Some(*id),
         Destination::Flow(_) => None,
     };
-    let to = Place { status: *status, service_id, agent_id: *agent_id };
+    let to = Place {
+        status: *status,
+        service_id,
+        agent_id: *agent_id,
+    };
     Some(Move {
         to,
         queued_at: (*status == AttendanceStatus::Waiting).then_some(*at),
@@ -53,24 +64,81 @@ pub fn next(from: Place, event: &AttendanceEvent) -> Option<Move> {
         AttendanceEvent::AttendanceOpened { .. }
         | AttendanceEvent::CustomerMessageReceived { .. }
         | AttendanceEvent::AgentMessageSent { .. } => return None,
-        AttendanceEvent::HandedOffToService { service_id, at } => {
-            (Place { status: Waiting, service_id: Some(service_id), agent_id: None }, Some(at), None, at)
-        }
-        AttendanceEvent::AttendanceAssigned { agent_id, at } | AttendanceEvent::AttendanceRescued { agent_id, at } => {
-            (Place { status: InProgress, agent_id: Some(agent_id), ..from }, None, Some(agent_id), at)
-        }
-        AttendanceEvent::AttendanceTransferred { to: TransferredTo::Service(service_id), at, .. } => {
-            (Place { status: Waiting, service_id: Some(service_id), agent_id: None }, Some(at), None, at)
-        }
-        AttendanceEvent::AttendanceTransferred { to: TransferredTo::Agent(agent_id), at, .. } => {
-            (Place { status: InProgress, agent_id: Some(agent_id), ..from }, None, Some(agent_id), at)
-        }
-        AttendanceEvent::AttendanceMarkedPending { agent_id, at, .. } => {
-            (Place { status: Pending, agent_id: Some(agent_id), ..from }, None, None, at)
-        }
-        AttendanceEvent::AttendanceFinalized { at, .. } => (Place { status: Finalized, ..from }, None, None, at),
+        AttendanceEvent::HandedOffToService { service_id, at } => (
+            Place {
+                status: Waiting,
+                service_id: Some(service_id),
+                agent_id: None,
+            },
+            Some(at),
+            None,
+            at,
+        ),
+        AttendanceEvent::AttendanceAssigned { agent_id, at }
+        | AttendanceEvent::AttendanceRescued { agent_id, at } => (
+            Place {
+                status: InProgress,
+                agent_id: Some(agent_id),
+                ..from
+            },
+            None,
+            Some(agent_id),
+            at,
+        ),
+        AttendanceEvent::AttendanceTransferred {
+            to: TransferredTo::Service(service_id),
+            at,
+            ..
+        } => (
+            Place {
+                status: Waiting,
+                service_id: Some(service_id),
+                agent_id: None,
+            },
+            Some(at),
+            None,
+            at,
+        ),
+        AttendanceEvent::AttendanceTransferred {
+            to: TransferredTo::Agent(agent_id),
+            at,
+            ..
+        } => (
+            Place {
+                status: InProgress,
+                agent_id: Some(agent_id),
+                ..from
+            },
+            None,
+            Some(agent_id),
+            at,
+        ),
+        AttendanceEvent::AttendanceMarkedPending { agent_id, at, .. } => (
+            Place {
+                status: Pending,
+                agent_id: Some(agent_id),
+                ..from
+            },
+            None,
+            None,
+            at,
+        ),
+        AttendanceEvent::AttendanceFinalized { at, .. } => (
+            Place {
+                status: Finalized,
+                ..from
+            },
+            None,
+            None,
+            at,
+        ),
     };
-    Some(Move { to, queued_at, taken_by, at: Some(at) })
+    Some(Move {
+        to,
+        queued_at,
+        taken_by,
+        at: Some(at),
+    })
 }
 
 /// A change of one counter: +1 or -1 on a service's waiting or an agent's in-progress count.
@@ -98,7 +166,9 @@ pub fn deltas(from: Option<Place>, to: Place) -> Vec<Delta> {
 fn counted(p: Place, by: i32) -> Option<Delta> {
     match (p.status, p.service_id, p.agent_id) {
         (AttendanceStatus::Waiting, Some(service_id), _) => Some(Delta::Waiting { service_id, by }),
-        (AttendanceStatus::InProgress, _, Some(agent_id)) => Some(Delta::InProgress { agent_id, by }),
+        (AttendanceStatus::InProgress, _, Some(agent_id)) => {
+            Some(Delta::InProgress { agent_id, by })
+        }
         _ => None,
     }
 }
@@ -113,7 +183,11 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 27, 15, 0, 0).unwrap()
     }
 
-    fn opening(destination: Destination, status: AttendanceStatus, agent_id: Option<Uuid>) -> AttendanceEvent {
+    fn opening(
+        destination: Destination,
+        status: AttendanceStatus,
+        agent_id: Option<Uuid>,
+    ) -> AttendanceEvent {
         AttendanceEvent::AttendanceOpened {
             attendance_id: Uuid::new_v4(),
             protocol: "20261127-000001".into(),
@@ -132,50 +206,121 @@ mod tests {
     #[test]
     fn an_inbound_opening_to_a_service_waits_in_its_queue() {
         let s = Uuid::new_v4();
-        let m = opened(&opening(Destination::Service(s), AttendanceStatus::Waiting, None)).unwrap();
+        let m = opened(&opening(
+            Destination::Service(s),
+            AttendanceStatus::Waiting,
+            None,
+        ))
+        .unwrap();
         assert_eq!(m.queued_at, Some(at()));
         assert_eq!(m.taken_by, None);
-        assert_eq!(deltas(None, m.to), vec![Delta::Waiting { service_id: s, by: 1 }]);
+        assert_eq!(
+            deltas(None, m.to),
+            vec![Delta::Waiting {
+                service_id: s,
+                by: 1
+            }]
+        );
     }
 
     #[test]
     fn an_outbound_taken_by_its_opener_counts_for_them_at_once() {
         let (s, a) = (Uuid::new_v4(), Uuid::new_v4());
-        let m = opened(&opening(Destination::Service(s), AttendanceStatus::InProgress, Some(a))).unwrap();
+        let m = opened(&opening(
+            Destination::Service(s),
+            AttendanceStatus::InProgress,
+            Some(a),
+        ))
+        .unwrap();
         assert_eq!(m.taken_by, Some(a));
-        assert_eq!(deltas(None, m.to), vec![Delta::InProgress { agent_id: a, by: 1 }]);
+        assert_eq!(
+            deltas(None, m.to),
+            vec![Delta::InProgress { agent_id: a, by: 1 }]
+        );
     }
 
     #[test]
     fn a_flow_counts_nowhere_until_it_is_handed_off() {
-        let m = opened(&opening(Destination::Flow("bot".into()), AttendanceStatus::InFlow, None)).unwrap();
+        let m = opened(&opening(
+            Destination::Flow("bot".into()),
+            AttendanceStatus::InFlow,
+            None,
+        ))
+        .unwrap();
         assert!(deltas(None, m.to).is_empty());
         let s = Uuid::new_v4();
-        let h = next(m.to, &AttendanceEvent::HandedOffToService { service_id: s, at: at() }).unwrap();
+        let h = next(
+            m.to,
+            &AttendanceEvent::HandedOffToService {
+                service_id: s,
+                at: at(),
+            },
+        )
+        .unwrap();
         assert_eq!(h.queued_at, Some(at()));
-        assert_eq!(deltas(Some(m.to), h.to), vec![Delta::Waiting { service_id: s, by: 1 }]);
+        assert_eq!(
+            deltas(Some(m.to), h.to),
+            vec![Delta::Waiting {
+                service_id: s,
+                by: 1
+            }]
+        );
     }
 
     #[test]
     fn assignment_moves_one_from_the_queue_to_the_agent() {
         let (s, a) = (Uuid::new_v4(), Uuid::new_v4());
-        let from = Place { status: AttendanceStatus::Waiting, service_id: Some(s), agent_id: None };
-        let m = next(from, &AttendanceEvent::AttendanceAssigned { agent_id: a, at: at() }).unwrap();
+        let from = Place {
+            status: AttendanceStatus::Waiting,
+            service_id: Some(s),
+            agent_id: None,
+        };
+        let m = next(
+            from,
+            &AttendanceEvent::AttendanceAssigned {
+                agent_id: a,
+                at: at(),
+            },
+        )
+        .unwrap();
         assert_eq!(m.taken_by, Some(a));
         assert_eq!(
             deltas(Some(from), m.to),
-            vec![Delta::Waiting { service_id: s, by: -1 }, Delta::InProgress { agent_id: a, by: 1 }]
+            vec![
+                Delta::Waiting {
+                    service_id: s,
+                    by: -1
+                },
+                Delta::InProgress { agent_id: a, by: 1 }
+            ]
         );
     }
 
     #[test]
     fn pending_and_finalized_leave_the_agents_in_progress_count() {
         let a = Uuid::new_v4();
-        let from = Place { status: AttendanceStatus::InProgress, service_id: None, agent_id: Some(a) };
-        let pending = next(from, &AttendanceEvent::AttendanceMarkedPending { agent_id: a, by_logout: true, at: at() });
+        let from = Place {
+            status: AttendanceStatus::InProgress,
+            service_id: None,
+            agent_id: Some(a),
+        };
+        let pending = next(
+            from,
+            &AttendanceEvent::AttendanceMarkedPending {
+                agent_id: a,
+                by_logout: true,
+                at: at(),
+            },
+        );
         let pending = pending.unwrap();
         assert_eq!(pending.to.status, AttendanceStatus::Pending);
-        assert_eq!(deltas(Some(from), pending.to), vec![Delta::InProgress { agent_id: a, by: -1 }]);
+        assert_eq!(
+            deltas(Some(from), pending.to),
+            vec![Delta::InProgress {
+                agent_id: a,
+                by: -1
+            }]
+        );
         let fin = AttendanceEvent::AttendanceFinalized {
             by: a,
             agent_id: Some(a),
@@ -191,19 +336,38 @@ mod tests {
     #[test]
     fn a_transfer_between_agents_moves_the_count_and_counts_for_the_receiver() {
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let from = Place { status: AttendanceStatus::InProgress, service_id: None, agent_id: Some(a) };
-        let ev = AttendanceEvent::AttendanceTransferred { by: a, from_agent_id: Some(a), to: TransferredTo::Agent(b), at: at() };
+        let from = Place {
+            status: AttendanceStatus::InProgress,
+            service_id: None,
+            agent_id: Some(a),
+        };
+        let ev = AttendanceEvent::AttendanceTransferred {
+            by: a,
+            from_agent_id: Some(a),
+            to: TransferredTo::Agent(b),
+            at: at(),
+        };
         let m = next(from, &ev).unwrap();
         assert_eq!(m.taken_by, Some(b));
         assert_eq!(
             deltas(Some(from), m.to),
-            vec![Delta::InProgress { agent_id: a, by: -1 }, Delta::InProgress { agent_id: b, by: 1 }]
+            vec![
+                Delta::InProgress {
+                    agent_id: a,
+                    by: -1
+                },
+                Delta::InProgress { agent_id: b, by: 1 }
+            ]
         );
     }
 
     #[test]
     fn messages_move_nothing() {
-        let from = Place { status: AttendanceStatus::Waiting, service_id: None, agent_id: None };
+        let from = Place {
+            status: AttendanceStatus::Waiting,
+            service_id: None,
+            agent_id: None,
+        };
         let ev = AttendanceEvent::CustomerMessageReceived {
             message_id: Uuid::new_v4(),
             text: Some("oi".into()),

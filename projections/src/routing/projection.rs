@@ -58,9 +58,22 @@ impl Projection for RoutingProjection {
     }
 }
 
-async fn apply_attendance(tx: &mut PgConnection, id: Uuid, ev: &AttendanceEvent, stored: &StoredEvent) -> anyhow::Result<()> {
-    if let AttendanceEvent::AttendanceOpened { account_id, contact_id, at, .. } = ev {
-        let Some(m) = place::opened(ev) else { return Ok(()) };
+async fn apply_attendance(
+    tx: &mut PgConnection,
+    id: Uuid,
+    ev: &AttendanceEvent,
+    stored: &StoredEvent,
+) -> anyhow::Result<()> {
+    if let AttendanceEvent::AttendanceOpened {
+        account_id,
+        contact_id,
+        at,
+        ..
+    } = ev
+    {
+        let Some(m) = place::opened(ev) else {
+            return Ok(());
+        };
         let tz = commands::admin::accounts::get(&mut *tx, *account_id)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -100,11 +113,14 @@ async fn apply_attendance(tx: &mut PgConnection, id: Uuid, ev: &AttendanceEvent,
     };
     let status: String = row.try_get("status")?;
     let from = Place {
-        status: AttendanceStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("unknown status {status}"))?,
+        status: AttendanceStatus::parse(&status)
+            .ok_or_else(|| anyhow::anyhow!("unknown status {status}"))?,
         service_id: row.try_get("service_id")?,
         agent_id: row.try_get("agent_id")?,
     };
-    let Some(m) = place::next(from, ev) else { return Ok(()) };
+    let Some(m) = place::next(from, ev) else {
+        return Ok(());
+    };
     sqlx::query(
         "UPDATE routing_attendances SET status = $2, service_id = $3, agent_id = $4,
                 waiting_since = CASE WHEN $2 = 'WAITING' THEN COALESCE($5, waiting_since) ELSE NULL END
@@ -117,7 +133,16 @@ async fn apply_attendance(tx: &mut PgConnection, id: Uuid, ev: &AttendanceEvent,
     .bind(m.queued_at)
     .execute(&mut *tx)
     .await?;
-    after_move(tx, id, row.try_get("account_id")?, row.try_get("opened_day")?, Some(from), m, stored).await
+    after_move(
+        tx,
+        id,
+        row.try_get("account_id")?,
+        row.try_get("opened_day")?,
+        Some(from),
+        m,
+        stored,
+    )
+    .await
 }
 
 /// Counters, the taker's "today" and idle time, and a park if the taker is already offline.
@@ -131,7 +156,9 @@ async fn after_move(
     stored: &StoredEvent,
 ) -> anyhow::Result<()> {
     counters::apply(tx, &place::deltas(from, m.to)).await?;
-    let Some(agent_id) = m.taken_by else { return Ok(()) };
+    let Some(agent_id) = m.taken_by else {
+        return Ok(());
+    };
     counters::count_taken(tx, agent_id, id, account_id, opened_day).await?;
     sqlx::query(
         "INSERT INTO routing_agents (agent_id, last_assigned_at) VALUES ($1, $2)
@@ -160,7 +187,12 @@ async fn after_move(
     Ok(())
 }
 
-async fn apply_agent(tx: &mut PgConnection, id: Uuid, ev: &AgentEvent, stored: &StoredEvent) -> anyhow::Result<()> {
+async fn apply_agent(
+    tx: &mut PgConnection,
+    id: Uuid,
+    ev: &AgentEvent,
+    stored: &StoredEvent,
+) -> anyhow::Result<()> {
     match ev {
         AgentEvent::AgentRegistered { .. } => {
             sqlx::query("INSERT INTO routing_agents (agent_id) VALUES ($1) ON CONFLICT DO NOTHING")
@@ -179,7 +211,11 @@ async fn apply_agent(tx: &mut PgConnection, id: Uuid, ev: &AgentEvent, stored: &
         }
         // Parked when the agent's *last* session ends (manual logout, expiry, deactivation):
         // closing one of two browser tabs leaves the agent at work, and their attendances too.
-        AgentEvent::AgentLoggedOut { went_offline: true, at, .. } => {
+        AgentEvent::AgentLoggedOut {
+            went_offline: true,
+            at,
+            ..
+        } => {
             sqlx::query(
                 "INSERT INTO routing_agents (agent_id, online) VALUES ($1, false)
                  ON CONFLICT (agent_id) DO UPDATE SET online = false",

@@ -18,8 +18,8 @@ use crate::log::{stream_head, Checkpoint};
 use crate::runner::Projector;
 
 /// The PostgreSQL advisory lock every router of the deployment takes for a round: one decides at
-/// a time, across processes. An arbitrary constant, spelled from "routing" so it is greppable.
-pub const ROUTER_LOCK_KEY: i64 = 0x726f_7574_696e_67;
+/// a time, across processes. An arbitrary constant: "routing" in ASCII.
+pub const ROUTER_LOCK_KEY: i64 = 0x0072_6f75_7469_6e67;
 
 /// How often the router looks whether the routing projection moved (a new event may have made
 /// an attendance wait or an agent available). One primary-key read; keeps routing latency low.
@@ -67,13 +67,20 @@ impl Candidate {
 /// Who gets `w`: its portfolio agent when they can take it, else the fewest in progress, ties
 /// to the longest idle, then the lowest id (so two equal runs choose alike). Pure.
 pub fn choose(w: &Waiting, candidates: &[Candidate]) -> Option<usize> {
-    let able = || candidates.iter().enumerate().filter(|(_, c)| c.can_take(w.service_id));
+    let able = || {
+        candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.can_take(w.service_id))
+    };
     if let Some(p) = w.portfolio_agent_id {
         if let Some((i, _)) = able().find(|(_, c)| c.agent_id == p) {
             return Some(i);
         }
     }
-    able().min_by_key(|(_, c)| (c.in_progress, c.idle_since, c.agent_id)).map(|(i, _)| i)
+    able()
+        .min_by_key(|(_, c)| (c.in_progress, c.idle_since, c.agent_id))
+        .map(|(i, _)| i)
 }
 
 /// What a round did.
@@ -93,19 +100,35 @@ pub async fn route_once(c: &Commands) -> anyhow::Result<Round> {
     // holds back no projection), and it releases the lock however the round ends, even if this
     // task is cancelled, which a session lock on a pooled connection would not.
     let mut lock = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ROUTER_LOCK_KEY).execute(&mut *lock).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(ROUTER_LOCK_KEY)
+        .execute(&mut *lock)
+        .await?;
     catch_up.catch_up_all().await?;
 
     let mut candidates = load_candidates(pool).await?;
-    let services: Vec<Uuid> =
-        candidates.iter().flat_map(|c| c.service_ids.iter().copied()).collect::<HashSet<_>>().into_iter().collect();
-    let capacity: i64 = candidates.iter().map(|c| i64::from(c.max_concurrent - c.in_progress).max(0)).sum();
-    let waiting = if capacity > 0 { load_waiting(pool, &services, capacity).await? } else { Vec::new() };
+    let services: Vec<Uuid> = candidates
+        .iter()
+        .flat_map(|c| c.service_ids.iter().copied())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let capacity: i64 = candidates
+        .iter()
+        .map(|c| i64::from(c.max_concurrent - c.in_progress).max(0))
+        .sum();
+    let waiting = if capacity > 0 {
+        load_waiting(pool, &services, capacity).await?
+    } else {
+        Vec::new()
+    };
 
     let mut round = Round::default();
     let mut target: Option<Checkpoint> = None;
     for w in &waiting {
-        let Some(i) = choose(w, &candidates) else { continue };
+        let Some(i) = choose(w, &candidates) else {
+            continue;
+        };
         let now = c.clock.now();
         let agent_id = candidates[i].agent_id;
         match assign(c, &CommandContext::system(now), w.attendance_id, agent_id).await {
@@ -114,7 +137,8 @@ pub async fn route_once(c: &Commands) -> anyhow::Result<Round> {
                 candidates[i].idle_since = Some(now);
                 round.assigned += 1;
                 let mut conn = pool.acquire().await?;
-                let head = stream_head(&mut conn, "Attendance", &w.attendance_id.to_string()).await?;
+                let head =
+                    stream_head(&mut conn, "Attendance", &w.attendance_id.to_string()).await?;
                 target = target.max(head);
             }
             // No longer waiting (finalized, transferred, another router's): nothing to do.
@@ -166,7 +190,10 @@ pub async fn run<C: Deref<Target = Commands>>(c: C) {
 
 /// The projections a round catches up: its own, and the agents' (presence, limits, services).
 async fn own_projector(pool: &PgPool) -> anyhow::Result<Projector> {
-    let projector = Projector::new(pool.clone(), vec![Arc::new(RoutingProjection), Arc::new(AgentsProjection)]);
+    let projector = Projector::new(
+        pool.clone(),
+        vec![Arc::new(RoutingProjection), Arc::new(AgentsProjection)],
+    );
     for name in projector.names() {
         // Written only when missing, so a round normally writes nothing here.
         sqlx::query(
@@ -181,18 +208,27 @@ async fn own_projector(pool: &PgPool) -> anyhow::Result<Projector> {
 }
 
 async fn checkpoint(pool: &PgPool) -> sqlx::Result<Checkpoint> {
-    let row = sqlx::query("SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1")
-        .bind(NAME)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1",
+    )
+    .bind(NAME)
+    .fetch_optional(pool)
+    .await?;
     Ok(match row {
-        Some(r) => Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? },
+        Some(r) => Checkpoint {
+            tx_id: r.try_get("tx")?,
+            position: r.try_get("position")?,
+        },
         None => Checkpoint::default(),
     })
 }
 
 /// Waits until the routing projection has applied `target` (the router's last assignment).
-async fn wait_until_projected(catch_up: &Projector, pool: &PgPool, target: Checkpoint) -> anyhow::Result<()> {
+async fn wait_until_projected(
+    catch_up: &Projector,
+    pool: &PgPool,
+    target: Checkpoint,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut warned = false;
     loop {
@@ -201,7 +237,10 @@ async fn wait_until_projected(catch_up: &Projector, pool: &PgPool, target: Check
             return Ok(());
         }
         if !warned && started.elapsed() > CATCH_UP_WARN_AFTER {
-            tracing::warn!(?target, "the routing projection is late; routing waits for it");
+            tracing::warn!(
+                ?target,
+                "the routing projection is late; routing waits for it"
+            );
             warned = true;
         }
         tokio::time::sleep(CATCH_UP_POLL).await;
@@ -270,23 +309,41 @@ mod tests {
     }
 
     fn agent(service: Uuid, in_progress: i32, idle_since: Option<DateTime<Utc>>) -> Candidate {
-        Candidate { agent_id: Uuid::new_v4(), service_ids: vec![service], max_concurrent: 2, in_progress, idle_since }
+        Candidate {
+            agent_id: Uuid::new_v4(),
+            service_ids: vec![service],
+            max_concurrent: 2,
+            in_progress,
+            idle_since,
+        }
     }
 
     #[test]
     fn the_portfolio_agent_comes_first_when_they_can_take_it() {
         let s = Uuid::new_v4();
         let agents = vec![agent(s, 0, at(0)), agent(s, 1, at(5))];
-        let w = Waiting { attendance_id: Uuid::new_v4(), service_id: s, portfolio_agent_id: Some(agents[1].agent_id) };
+        let w = Waiting {
+            attendance_id: Uuid::new_v4(),
+            service_id: s,
+            portfolio_agent_id: Some(agents[1].agent_id),
+        };
         assert_eq!(choose(&w, &agents), Some(1));
     }
 
     #[test]
     fn a_full_or_foreign_portfolio_agent_is_passed_over() {
         let (s, other) = (Uuid::new_v4(), Uuid::new_v4());
-        let agents = vec![agent(s, 2, at(0)), agent(other, 0, at(0)), agent(s, 1, at(9))];
+        let agents = vec![
+            agent(s, 2, at(0)),
+            agent(other, 0, at(0)),
+            agent(s, 1, at(9)),
+        ];
         for p in [agents[0].agent_id, agents[1].agent_id] {
-            let w = Waiting { attendance_id: Uuid::new_v4(), service_id: s, portfolio_agent_id: Some(p) };
+            let w = Waiting {
+                attendance_id: Uuid::new_v4(),
+                service_id: s,
+                portfolio_agent_id: Some(p),
+            };
             assert_eq!(choose(&w, &agents), Some(2));
         }
     }
@@ -295,7 +352,11 @@ mod tests {
     fn fewest_in_progress_wins_then_the_longest_idle() {
         let s = Uuid::new_v4();
         let agents = vec![agent(s, 1, at(0)), agent(s, 0, at(10)), agent(s, 0, at(3))];
-        let w = Waiting { attendance_id: Uuid::new_v4(), service_id: s, portfolio_agent_id: None };
+        let w = Waiting {
+            attendance_id: Uuid::new_v4(),
+            service_id: s,
+            portfolio_agent_id: None,
+        };
         assert_eq!(choose(&w, &agents), Some(2));
     }
 
@@ -303,7 +364,11 @@ mod tests {
     fn nobody_able_leaves_it_waiting() {
         let s = Uuid::new_v4();
         let agents = vec![agent(s, 2, at(0)), agent(Uuid::new_v4(), 0, at(0))];
-        let w = Waiting { attendance_id: Uuid::new_v4(), service_id: s, portfolio_agent_id: None };
+        let w = Waiting {
+            attendance_id: Uuid::new_v4(),
+            service_id: s,
+            portfolio_agent_id: None,
+        };
         assert_eq!(choose(&w, &agents), None);
     }
 }

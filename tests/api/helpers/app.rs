@@ -31,8 +31,16 @@ pub struct TestApp {
 
 /// Starts a server on a fresh database.
 pub async fn spawn_app() -> TestApp {
-    let db = test_database().await;
-    let clock = Clock::manual(start_instant());
+    spawn_on(test_database().await, Clock::manual(start_instant())).await
+}
+
+/// A second server instance on the same database (and clock) as `other`.
+pub async fn spawn_second(other: &TestApp) -> TestApp {
+    let db = TestDatabase { url: other.db.url.clone(), pool: other.db.pool.clone() };
+    spawn_on(db, other.clock.clone()).await
+}
+
+async fn spawn_on(db: TestDatabase, clock: Clock) -> TestApp {
     let config = AppConfig {
         database_url: db.url.clone(),
         bind: "127.0.0.1:0".parse().unwrap(),
