@@ -136,27 +136,39 @@ struct NewMessage {
 /// The message an event adds, if it is a message event.
 fn message_of(attendance_id: Uuid, seq: i64, ev: &AttendanceEvent) -> Option<NewMessage> {
     match ev {
-        AttendanceEvent::CustomerMessageReceived { message_id, text, attachments, external_id, at } => {
-            Some(NewMessage {
-                id: *message_id,
-                attendance_id,
-                seq,
-                author: MessageAuthor::Contact,
-                agent_id: None,
-                text: text.clone(),
-                template_id: None,
-                template_variables: None,
-                attachments: serde_json::to_value(attachments).unwrap_or_default(),
-                external_id: external_id.clone(),
-                at: *at,
-            })
-        }
-        AttendanceEvent::AgentMessageSent { message_id, agent_id, content, attachments, at } => {
+        AttendanceEvent::CustomerMessageReceived {
+            message_id,
+            text,
+            attachments,
+            external_id,
+            at,
+        } => Some(NewMessage {
+            id: *message_id,
+            attendance_id,
+            seq,
+            author: MessageAuthor::Contact,
+            agent_id: None,
+            text: text.clone(),
+            template_id: None,
+            template_variables: None,
+            attachments: serde_json::to_value(attachments).unwrap_or_default(),
+            external_id: external_id.clone(),
+            at: *at,
+        }),
+        AttendanceEvent::AgentMessageSent {
+            message_id,
+            agent_id,
+            content,
+            attachments,
+            at,
+        } => {
             let (template_id, template_variables) = match content {
                 MessageContent::Text { .. } => (None, None),
-                MessageContent::Template { template_id, variables, .. } => {
-                    (Some(*template_id), Some(variables.clone()))
-                }
+                MessageContent::Template {
+                    template_id,
+                    variables,
+                    ..
+                } => (Some(*template_id), Some(variables.clone())),
             };
             Some(NewMessage {
                 id: *message_id,
@@ -240,7 +252,11 @@ pub mod read {
         pub survey_requested: bool,
     }
 
-    fn decode<T>(column: &str, raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
+    fn decode<T>(
+        column: &str,
+        raw: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, sqlx::Error> {
         parse(raw).ok_or_else(|| sqlx::Error::ColumnDecode {
             index: column.into(),
             source: format!("unknown value {raw:?}").into(),
@@ -258,7 +274,11 @@ pub mod read {
                 channel: decode("channel", r.try_get("channel")?, ChannelType::parse)?,
                 direction: decode("direction", r.try_get("direction")?, Direction::parse)?,
                 status: decode("status", r.try_get("status")?, AttendanceStatus::parse)?,
-                destination_type: decode("destination_type", r.try_get("destination_type")?, DestinationType::parse)?,
+                destination_type: decode(
+                    "destination_type",
+                    r.try_get("destination_type")?,
+                    DestinationType::parse,
+                )?,
                 service_id: r.try_get("service_id")?,
                 flow_id: r.try_get("flow_id")?,
                 agent_id: r.try_get("agent_id")?,
@@ -289,10 +309,16 @@ pub mod read {
         pub at: DateTime<Utc>,
     }
 
-    fn json<T: serde::de::DeserializeOwned>(column: &str, v: Option<serde_json::Value>) -> Result<Option<T>, sqlx::Error> {
+    fn json<T: serde::de::DeserializeOwned>(
+        column: &str,
+        v: Option<serde_json::Value>,
+    ) -> Result<Option<T>, sqlx::Error> {
         v.map(serde_json::from_value)
             .transpose()
-            .map_err(|e| sqlx::Error::ColumnDecode { index: column.into(), source: Box::new(e) })
+            .map_err(|e| sqlx::Error::ColumnDecode {
+                index: column.into(),
+                source: Box::new(e),
+            })
     }
 
     impl<'r> FromRow<'r, PgRow> for MessageRow {
@@ -324,25 +350,36 @@ pub mod read {
 
     /// One attendance by id.
     pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<AttendanceRow>> {
-        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM attendances a WHERE a.id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM attendances a WHERE a.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
     }
 
     /// Narrows to attendances whose contact matches `term`: folded name (accent- and
     /// case-insensitive), or the digits of the document or the phone.
     fn push_contact_search(q: &mut QueryBuilder<'_, Postgres>, term: Option<&str>) {
-        let Some(term) = term.map(str::trim).filter(|t| !t.is_empty()) else { return };
-        q.push(" AND (c.name_search LIKE ").push_bind(format!("%{}%", fold(term)));
-        let doc: String = term.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_uppercase();
+        let Some(term) = term.map(str::trim).filter(|t| !t.is_empty()) else {
+            return;
+        };
+        q.push(" AND (c.name_search LIKE ")
+            .push_bind(format!("%{}%", fold(term)));
+        let doc: String = term
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_uppercase();
         // A document search needs at least a few characters; one digit would match everyone.
         if doc.len() >= 3 {
-            q.push(" OR c.document_value LIKE ").push_bind(format!("%{doc}%"));
+            q.push(" OR c.document_value LIKE ")
+                .push_bind(format!("%{doc}%"));
         }
         let d = digits(term);
         if d.len() >= 3 {
-            q.push(" OR c.phone_digits LIKE ").push_bind(format!("%{d}%"));
+            q.push(" OR c.phone_digits LIKE ")
+                .push_bind(format!("%{d}%"));
             q.push(" OR c.phone_key LIKE ").push_bind(format!("%{d}%"));
         }
         q.push(")");
@@ -353,11 +390,18 @@ pub mod read {
         match scope {
             Scope::All => {}
             Scope::Accounts(ids) => {
-                q.push(" AND a.account_id = ANY(").push_bind(ids.clone()).push(")");
+                q.push(" AND a.account_id = ANY(")
+                    .push_bind(ids.clone())
+                    .push(")");
             }
-            Scope::Agent { agent_id, service_ids } => {
+            Scope::Agent {
+                agent_id,
+                service_ids,
+            } => {
                 q.push(" AND (a.agent_id = ").push_bind(*agent_id);
-                q.push(" OR (a.status = 'WAITING' AND a.service_id = ANY(").push_bind(service_ids.clone()).push(")))");
+                q.push(" OR (a.status = 'WAITING' AND a.service_id = ANY(")
+                    .push_bind(service_ids.clone())
+                    .push(")))");
             }
         }
     }
@@ -374,9 +418,14 @@ pub mod read {
         let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS}{from}"));
         filter(&mut q);
         if let Some((t, id)) = page.after {
-            q.push(format!(" AND (a.{order_column}, a.id) < (")).push_bind(t).push(", ").push_bind(id).push(")");
+            q.push(format!(" AND (a.{order_column}, a.id) < ("))
+                .push_bind(t)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
         }
-        q.push(format!(" ORDER BY a.{order_column} DESC, a.id DESC LIMIT ")).push_bind(page.first + 1);
+        q.push(format!(" ORDER BY a.{order_column} DESC, a.id DESC LIMIT "))
+            .push_bind(page.first + 1);
         let rows = q.build_query_as().fetch_all(pool).await?;
         let mut c = QueryBuilder::<Postgres>::new(format!("SELECT count(*){from}"));
         filter(&mut c);
@@ -393,16 +442,24 @@ pub mod read {
         page: &Page,
     ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
         list(pool, "last_interaction_at", page, |q| {
-            q.push(" AND a.agent_id = ").push_bind(agent_id).push(" AND a.status = 'PENDING'");
+            q.push(" AND a.agent_id = ")
+                .push_bind(agent_id)
+                .push(" AND a.status = 'PENDING'");
             push_contact_search(q, search);
         })
         .await
     }
 
     /// IN_PROGRESS with `agent_id`, last interaction first.
-    pub async fn in_progress(pool: &PgPool, agent_id: Uuid, page: &Page) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+    pub async fn in_progress(
+        pool: &PgPool,
+        agent_id: Uuid,
+        page: &Page,
+    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
         list(pool, "last_interaction_at", page, |q| {
-            q.push(" AND a.agent_id = ").push_bind(agent_id).push(" AND a.status = 'IN_PROGRESS'");
+            q.push(" AND a.agent_id = ")
+                .push_bind(agent_id)
+                .push(" AND a.status = 'IN_PROGRESS'");
         })
         .await
     }
@@ -443,10 +500,12 @@ pub mod read {
 
     /// One message by id.
     pub async fn message(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<MessageRow>> {
-        Ok(sqlx::query_as(&format!("SELECT {MESSAGE_COLUMNS} FROM attendance_messages WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
+        Ok(sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM attendance_messages WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
     }
 
     /// A page of an attendance's messages, oldest first; `after` is the last (at, seq) seen.
@@ -462,14 +521,19 @@ pub mod read {
         ));
         q.push_bind(attendance_id);
         if let Some((at, seq)) = after {
-            q.push(" AND (at, seq) > (").push_bind(at).push(", ").push_bind(seq).push(")");
+            q.push(" AND (at, seq) > (")
+                .push_bind(at)
+                .push(", ")
+                .push_bind(seq)
+                .push(")");
         }
         q.push(" ORDER BY at, seq LIMIT ").push_bind(first + 1);
         let rows = q.build_query_as().fetch_all(pool).await?;
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM attendance_messages WHERE attendance_id = $1")
-            .bind(attendance_id)
-            .fetch_one(pool)
-            .await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM attendance_messages WHERE attendance_id = $1")
+                .bind(attendance_id)
+                .fetch_one(pool)
+                .await?;
         Ok((rows, total))
     }
 
@@ -543,7 +607,10 @@ mod tests {
 
     #[test]
     fn state_changes_add_no_message() {
-        let ev = AttendanceEvent::AttendanceRescued { agent_id: Uuid::nil(), at: Utc::now() };
+        let ev = AttendanceEvent::AttendanceRescued {
+            agent_id: Uuid::nil(),
+            at: Utc::now(),
+        };
         assert!(message_of(Uuid::nil(), 1, &ev).is_none());
     }
 }

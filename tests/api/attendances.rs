@@ -9,12 +9,16 @@ use uuid::Uuid;
 
 use crate::helpers::app::{error_code, spawn_app, TestApp};
 
-const ATTENDANCE_FIELDS: &str = "id protocol status direction channel surveyRequested lastInteractionAt
+const ATTENDANCE_FIELDS: &str =
+    "id protocol status direction channel surveyRequested lastInteractionAt
     lastMessagePreview agent { id } contact { id name phone { e164 } }
     messages { totalCount nodes { author text template { variables template { id } } } }";
 
 fn uuid(v: &Value) -> Uuid {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).parse().unwrap()
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .parse()
+        .unwrap()
 }
 
 /// An administrator, an account with a default service (survey on), and a gateway's token.
@@ -30,21 +34,42 @@ async fn world() -> World {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (account, service) = app.account_with_service(&admin).await;
-    let data = app.ok(Some(&admin), "mutation { createIntegrationToken(name: \"gateway\") }", json!({})).await;
+    let data = app
+        .ok(
+            Some(&admin),
+            "mutation { createIntegrationToken(name: \"gateway\") }",
+            json!({}),
+        )
+        .await;
     let gateway = data["createIntegrationToken"].as_str().unwrap().to_string();
-    World { app, admin, account, service, gateway }
+    World {
+        app,
+        admin,
+        account,
+        service,
+        gateway,
+    }
 }
 
 impl World {
     /// An AGENT of the service: (id, e-mail, token).
     async fn agent(&self) -> (Uuid, String, String) {
         let email = format!("agent-{}@example.com", Uuid::new_v4().simple());
-        let id = self.app.register_agent(&email, Role::Agent, vec![self.service]).await;
+        let id = self
+            .app
+            .register_agent(&email, Role::Agent, vec![self.service])
+            .await;
         let token = self.app.login(&email).await;
         (id, email, token)
     }
 
-    async fn inbound(&self, channel: &str, from: &str, text: &str, external_id: Option<&str>) -> Value {
+    async fn inbound(
+        &self,
+        channel: &str,
+        from: &str,
+        text: &str,
+        external_id: Option<&str>,
+    ) -> Value {
         let v = self
             .app
             .graphql(
@@ -70,7 +95,13 @@ impl World {
         uuid(&data["registerContact"]["id"])
     }
 
-    async fn open_outbound(&self, token: &str, contact: Uuid, channel: &str, message: Value) -> Value {
+    async fn open_outbound(
+        &self,
+        token: &str,
+        contact: Uuid,
+        channel: &str,
+        message: Value,
+    ) -> Value {
         self.app
             .graphql(
                 Some(token),
@@ -85,7 +116,9 @@ impl World {
 
     /// An attendance IN_PROGRESS with the agent of `token`, on WHATSAPP (no window).
     async fn taken(&self, token: &str, contact: Uuid) -> Uuid {
-        let v = self.open_outbound(token, contact, "WHATSAPP", json!({"text": "Olá!"})).await;
+        let v = self
+            .open_outbound(token, contact, "WHATSAPP", json!({"text": "Olá!"}))
+            .await;
         assert!(v.get("errors").is_none(), "unexpected errors: {v:#}");
         assert_eq!(v["data"]["openOutboundAttendance"]["status"], "IN_PROGRESS");
         uuid(&v["data"]["openOutboundAttendance"]["id"])
@@ -104,7 +137,11 @@ impl World {
     async fn status(&self, id: Uuid) -> String {
         let data = self
             .app
-            .ok(Some(&self.admin), "query($id: UUID!) { attendance(id: $id) { status } }", json!({"id": id}))
+            .ok(
+                Some(&self.admin),
+                "query($id: UUID!) { attendance(id: $id) { status } }",
+                json!({"id": id}),
+            )
             .await;
         data["attendance"]["status"].as_str().unwrap().to_string()
     }
@@ -113,34 +150,58 @@ impl World {
 #[tokio::test]
 async fn an_inbound_message_creates_the_contact_and_a_waiting_attendance() {
     let w = world().await;
-    let a = w.inbound("WHATSAPP", "+5511987654321", "Oi, preciso de ajuda", Some("wamid.1")).await;
+    let a = w
+        .inbound(
+            "WHATSAPP",
+            "+5511987654321",
+            "Oi, preciso de ajuda",
+            Some("wamid.1"),
+        )
+        .await;
     assert_eq!(a["status"], "WAITING");
     assert_eq!(a["direction"], "INBOUND");
     assert_eq!(a["contact"]["name"], "Maria Conceição");
     assert_eq!(a["contact"]["phone"]["e164"], "+5511987654321");
     assert_eq!(a["lastMessagePreview"], "Oi, preciso de ajuda");
     assert_eq!(a["messages"]["nodes"][0]["author"], "CONTACT");
-    assert!(a["protocol"].as_str().unwrap().starts_with("20261127-"), "{a}");
+    assert!(
+        a["protocol"].as_str().unwrap().starts_with("20261127-"),
+        "{a}"
+    );
     let data = w
         .app
-        .ok(Some(&w.admin), "query($id: UUID!) { contact(id: $id) { channels { channel identifier } } }", json!({"id": a["contact"]["id"]}))
+        .ok(
+            Some(&w.admin),
+            "query($id: UUID!) { contact(id: $id) { channels { channel identifier } } }",
+            json!({"id": a["contact"]["id"]}),
+        )
         .await;
-    assert_eq!(data["contact"]["channels"][0]["identifier"], "+5511987654321");
+    assert_eq!(
+        data["contact"]["channels"][0]["identifier"],
+        "+5511987654321"
+    );
 }
 
 #[tokio::test]
 async fn a_redelivered_message_changes_nothing_and_the_next_one_continues_the_attendance() {
     let w = world().await;
-    let first = w.inbound("WHATSAPP", "+5511987654321", "Oi", Some("wamid.1")).await;
-    let again = w.inbound("WHATSAPP", "+5511987654321", "Oi", Some("wamid.1")).await;
+    let first = w
+        .inbound("WHATSAPP", "+5511987654321", "Oi", Some("wamid.1"))
+        .await;
+    let again = w
+        .inbound("WHATSAPP", "+5511987654321", "Oi", Some("wamid.1"))
+        .await;
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["messages"]["totalCount"], 1);
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Attendance'")
-        .fetch_one(&w.app.db.pool)
-        .await
-        .unwrap();
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Attendance'")
+            .fetch_one(&w.app.db.pool)
+            .await
+            .unwrap();
     assert_eq!(events, 2, "opened + one message");
-    let next = w.inbound("WHATSAPP", "+5511987654321", "Alguém?", Some("wamid.2")).await;
+    let next = w
+        .inbound("WHATSAPP", "+5511987654321", "Alguém?", Some("wamid.2"))
+        .await;
     assert_eq!(next["id"], first["id"]);
     assert_eq!(next["contact"]["id"], first["contact"]["id"]);
     assert_eq!(next["messages"]["totalCount"], 2);
@@ -152,13 +213,22 @@ async fn an_agent_opens_an_outbound_attendance_and_takes_it() {
     let w = world().await;
     let (me, _, token) = w.agent().await;
     let contact = w.contact(&token, "Ana", "11987654321").await;
-    let v = w.open_outbound(&token, contact, "WHATSAPP", json!({"text": "Bom dia!"})).await;
+    let v = w
+        .open_outbound(&token, contact, "WHATSAPP", json!({"text": "Bom dia!"}))
+        .await;
     let a = &v["data"]["openOutboundAttendance"];
     assert_eq!(a["status"], "IN_PROGRESS", "{v:#}");
     assert_eq!(a["direction"], "OUTBOUND");
     assert_eq!(uuid(&a["agent"]["id"]), me);
     assert_eq!(a["messages"]["nodes"][0]["author"], "AGENT");
-    let mine = w.app.ok(Some(&token), "{ myAttendances { totalCount nodes { id } } }", json!({})).await;
+    let mine = w
+        .app
+        .ok(
+            Some(&token),
+            "{ myAttendances { totalCount nodes { id } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(mine["myAttendances"]["totalCount"], 1);
 }
 
@@ -168,7 +238,9 @@ async fn a_second_open_attendance_for_the_contact_is_a_conflict_naming_the_first
     let (_, _, token) = w.agent().await;
     let contact = w.contact(&token, "Ana", "11987654321").await;
     let first = w.taken(&token, contact).await;
-    let v = w.open_outbound(&token, contact, "WHATSAPP", json!({"text": "De novo"})).await;
+    let v = w
+        .open_outbound(&token, contact, "WHATSAPP", json!({"text": "De novo"}))
+        .await;
     assert_eq!(error_code(&v), "CONFLICT");
     assert_eq!(uuid(&v["errors"][0]["extensions"]["existingId"]), first);
 }
@@ -178,32 +250,57 @@ async fn a_repeated_idempotency_key_returns_the_first_attendance() {
     let w = world().await;
     let (_, _, token) = w.agent().await;
     let contact = w.contact(&token, "Ana", "11987654321").await;
-    let q = "mutation($i: OpenOutboundAttendanceInput!) { openOutboundAttendance(input: $i) { id } }";
+    let q =
+        "mutation($i: OpenOutboundAttendanceInput!) { openOutboundAttendance(input: $i) { id } }";
     let input = json!({"i": {"accountId": w.account, "contactId": contact, "channel": "WHATSAPP", "destinationType": "SERVICE",
                              "serviceId": w.service, "message": {"text": "Oi"}, "idempotencyKey": "k-1"}});
     let first = w.app.ok(Some(&token), q, input.clone()).await;
     let again = w.app.ok(Some(&token), q, input).await;
-    assert_eq!(first["openOutboundAttendance"]["id"], again["openOutboundAttendance"]["id"]);
+    assert_eq!(
+        first["openOutboundAttendance"]["id"],
+        again["openOutboundAttendance"]["id"]
+    );
 }
 
 #[tokio::test]
 async fn a_closed_whatsapp_window_requires_a_template_with_the_right_values() {
     let w = world().await;
     let (_, email, _) = w.agent().await;
-    let inbound = w.inbound("WHATSAPP_BUSINESS_API", "+5511987654321", "Oi", None).await;
+    let inbound = w
+        .inbound("WHATSAPP_BUSINESS_API", "+5511987654321", "Oi", None)
+        .await;
     let contact = uuid(&inbound["contact"]["id"]);
     let window = "query($a: UUID!, $c: UUID!) { whatsappWindow(accountId: $a, contactId: $c) { open lastInboundAt closesAt } }";
-    let open = w.app.ok(Some(&w.admin), window, json!({"a": w.account, "c": contact})).await;
+    let open = w
+        .app
+        .ok(
+            Some(&w.admin),
+            window,
+            json!({"a": w.account, "c": contact}),
+        )
+        .await;
     assert_eq!(open["whatsappWindow"]["open"], true);
-    let closed = w.act(&w.admin, "finalizeAttendance", uuid(&inbound["id"])).await;
+    let closed = w
+        .act(&w.admin, "finalizeAttendance", uuid(&inbound["id"]))
+        .await;
     assert!(closed.get("errors").is_none(), "{closed:#}");
 
     w.app.clock.advance(chrono::Duration::hours(25));
     let token = w.app.login(&email).await;
     let admin = w.app.admin().await;
-    let shut = w.app.ok(Some(&admin), window, json!({"a": w.account, "c": contact})).await;
+    let shut = w
+        .app
+        .ok(Some(&admin), window, json!({"a": w.account, "c": contact}))
+        .await;
     assert_eq!(shut["whatsappWindow"]["open"], false);
-    let v = w.open_outbound(&token, contact, "WHATSAPP_BUSINESS_API", json!({"text": "Oi de novo"})).await;
+    let v = w
+        .open_outbound(
+            &token,
+            contact,
+            "WHATSAPP_BUSINESS_API",
+            json!({"text": "Oi de novo"}),
+        )
+        .await;
     assert_eq!(error_code(&v), "WINDOW_CLOSED");
 
     let t = w
@@ -217,11 +314,21 @@ async fn a_closed_whatsapp_window_requires_a_template_with_the_right_values() {
         .await;
     let template = t["createTemplate"]["id"].clone();
     let v = w
-        .open_outbound(&token, contact, "WHATSAPP_BUSINESS_API", json!({"templateId": template, "templateVariables": ["Ana"]}))
+        .open_outbound(
+            &token,
+            contact,
+            "WHATSAPP_BUSINESS_API",
+            json!({"templateId": template, "templateVariables": ["Ana"]}),
+        )
         .await;
     assert_eq!(error_code(&v), "VALIDATION");
     let v = w
-        .open_outbound(&token, contact, "WHATSAPP_BUSINESS_API", json!({"templateId": template, "templateVariables": ["Ana", "42"]}))
+        .open_outbound(
+            &token,
+            contact,
+            "WHATSAPP_BUSINESS_API",
+            json!({"templateId": template, "templateVariables": ["Ana", "42"]}),
+        )
         .await;
     let a = &v["data"]["openOutboundAttendance"];
     assert_eq!(a["status"], "IN_PROGRESS", "{v:#}");
@@ -242,7 +349,8 @@ async fn a_closed_whatsapp_window_requires_a_template_with_the_right_values() {
 }
 
 #[tokio::test]
-async fn pending_attendances_are_listed_with_their_count_and_a_customer_message_moves_one_to_the_top() {
+async fn pending_attendances_are_listed_with_their_count_and_a_customer_message_moves_one_to_the_top(
+) {
     let w = world().await;
     let (_, _, token) = w.agent().await;
     let ana = w.contact(&token, "Ana Júlia", "11987654321").await;
@@ -257,24 +365,50 @@ async fn pending_attendances_are_listed_with_their_count_and_a_customer_message_
     let list = "query($s: String) { pendingAttendances(search: $s) { totalCount nodes { id lastMessagePreview } } }";
     let data = w.app.ok(Some(&token), list, json!({})).await;
     assert_eq!(data["pendingAttendances"]["totalCount"], 2);
-    assert_eq!(uuid(&data["pendingAttendances"]["nodes"][0]["id"]), b, "last interaction first");
+    assert_eq!(
+        uuid(&data["pendingAttendances"]["nodes"][0]["id"]),
+        b,
+        "last interaction first"
+    );
 
     w.app.clock.advance(chrono::Duration::minutes(1));
-    let moved = w.inbound("WHATSAPP", "+5511987654321", "Ainda estou aqui", Some("wamid.9")).await;
+    let moved = w
+        .inbound(
+            "WHATSAPP",
+            "+5511987654321",
+            "Ainda estou aqui",
+            Some("wamid.9"),
+        )
+        .await;
     assert_eq!(uuid(&moved["id"]), a);
-    assert_eq!(moved["status"], "PENDING", "a customer message keeps it pending");
+    assert_eq!(
+        moved["status"], "PENDING",
+        "a customer message keeps it pending"
+    );
     let data = w.app.ok(Some(&token), list, json!({})).await;
     assert_eq!(uuid(&data["pendingAttendances"]["nodes"][0]["id"]), a);
-    assert_eq!(data["pendingAttendances"]["nodes"][0]["lastMessagePreview"], "Ainda estou aqui");
+    assert_eq!(
+        data["pendingAttendances"]["nodes"][0]["lastMessagePreview"],
+        "Ainda estou aqui"
+    );
 
-    let found = w.app.ok(Some(&token), list, json!({"s": "ana julia"})).await;
+    let found = w
+        .app
+        .ok(Some(&token), list, json!({"s": "ana julia"}))
+        .await;
     assert_eq!(found["pendingAttendances"]["totalCount"], 1);
     assert_eq!(uuid(&found["pendingAttendances"]["nodes"][0]["id"]), a);
-    let by_phone = w.app.ok(Some(&token), list, json!({"s": "91234-5678"})).await;
+    let by_phone = w
+        .app
+        .ok(Some(&token), list, json!({"s": "91234-5678"}))
+        .await;
     assert_eq!(uuid(&by_phone["pendingAttendances"]["nodes"][0]["id"]), b);
 
     let v = w.act(&token, "rescueAttendance", a).await;
-    assert_eq!(v["data"]["rescueAttendance"]["status"], "IN_PROGRESS", "{v:#}");
+    assert_eq!(
+        v["data"]["rescueAttendance"]["status"], "IN_PROGRESS",
+        "{v:#}"
+    );
     let data = w.app.ok(Some(&token), list, json!({})).await;
     assert_eq!(data["pendingAttendances"]["totalCount"], 1);
 }
@@ -287,7 +421,10 @@ async fn finalizing_one_requests_the_survey_but_a_bulk_finalize_does_not() {
     let bia = w.contact(&token, "Bia", "11912345678").await;
     let one = w.taken(&token, ana).await;
     let v = w.act(&token, "finalizeAttendance", one).await;
-    assert_eq!(v["data"]["finalizeAttendance"]["status"], "FINALIZED", "{v:#}");
+    assert_eq!(
+        v["data"]["finalizeAttendance"]["status"], "FINALIZED",
+        "{v:#}"
+    );
     assert_eq!(v["data"]["finalizeAttendance"]["surveyRequested"], true);
 
     let two = w.taken(&token, bia).await;
@@ -318,10 +455,18 @@ async fn finalizing_one_requests_the_survey_but_a_bulk_finalize_does_not() {
     }
     let history = w
         .app
-        .ok(Some(&token), "query($c: UUID!) { contactHistory(contactId: $c) { totalCount nodes { id } } }", json!({"c": ana}))
+        .ok(
+            Some(&token),
+            "query($c: UUID!) { contactHistory(contactId: $c) { totalCount nodes { id } } }",
+            json!({"c": ana}),
+        )
         .await;
     assert_eq!(history["contactHistory"]["totalCount"], 2);
-    assert_eq!(uuid(&history["contactHistory"]["nodes"][0]["id"]), again, "newest first");
+    assert_eq!(
+        uuid(&history["contactHistory"]["nodes"][0]["id"]),
+        again,
+        "newest first"
+    );
 }
 
 #[tokio::test]
@@ -332,10 +477,17 @@ async fn bulk_actions_refuse_51_ids_before_changing_anything() {
     let a = w.taken(&token, ana).await;
     let mut ids: Vec<Uuid> = (0..50).map(|_| Uuid::new_v4()).collect();
     ids.push(a);
-    for mutation in ["finalizeAttendances(attendanceIds: $ids)", "rescueAttendances(attendanceIds: $ids)"] {
+    for mutation in [
+        "finalizeAttendances(attendanceIds: $ids)",
+        "rescueAttendances(attendanceIds: $ids)",
+    ] {
         let v = w
             .app
-            .graphql(Some(&token), &format!("mutation($ids: [UUID!]!) {{ {mutation} {{ succeeded }} }}"), json!({"ids": ids}))
+            .graphql(
+                Some(&token),
+                &format!("mutation($ids: [UUID!]!) {{ {mutation} {{ succeeded }} }}"),
+                json!({"ids": ids}),
+            )
             .await;
         assert_eq!(error_code(&v), "LIMIT_EXCEEDED");
     }
@@ -349,16 +501,34 @@ async fn another_agent_cannot_see_or_touch_my_attendance() {
     let (_, _, theirs) = w.agent().await;
     let ana = w.contact(&mine, "Ana", "11987654321").await;
     let a = w.taken(&mine, ana).await;
-    let v = w.app.graphql(Some(&theirs), "query($id: UUID!) { attendance(id: $id) { id } }", json!({"id": a})).await;
+    let v = w
+        .app
+        .graphql(
+            Some(&theirs),
+            "query($id: UUID!) { attendance(id: $id) { id } }",
+            json!({"id": a}),
+        )
+        .await;
     assert_eq!(error_code(&v), "NOT_FOUND");
     let v = w.act(&theirs, "finalizeAttendance", a).await;
     assert_eq!(error_code(&v), "NOT_FOUND");
     let found = w
         .app
-        .ok(Some(&theirs), "{ findAttendances(search: \"Ana\") { totalCount } }", json!({}))
+        .ok(
+            Some(&theirs),
+            "{ findAttendances(search: \"Ana\") { totalCount } }",
+            json!({}),
+        )
         .await;
     assert_eq!(found["findAttendances"]["totalCount"], 0);
-    let found = w.app.ok(Some(&mine), "{ findAttendances(search: \"ana\") { totalCount } }", json!({})).await;
+    let found = w
+        .app
+        .ok(
+            Some(&mine),
+            "{ findAttendances(search: \"ana\") { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(found["findAttendances"]["totalCount"], 1);
     assert_eq!(w.status(a).await, "IN_PROGRESS");
 }
@@ -367,6 +537,13 @@ async fn another_agent_cannot_see_or_touch_my_attendance() {
 async fn pages_larger_than_200_are_refused() {
     let w = world().await;
     let (_, _, token) = w.agent().await;
-    let v = w.app.graphql(Some(&token), "{ pendingAttendances(first: 201) { totalCount } }", json!({})).await;
+    let v = w
+        .app
+        .graphql(
+            Some(&token),
+            "{ pendingAttendances(first: 201) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&v), "LIMIT_EXCEEDED");
 }

@@ -39,14 +39,22 @@ impl BulkOutcome {
                     }
                     other => other.to_string(),
                 };
-                self.failed.push(BulkFailure { attendance_id: id, code: e.code(), message });
+                self.failed.push(BulkFailure {
+                    attendance_id: id,
+                    code: e.code(),
+                    message,
+                });
             }
         }
     }
 }
 
 /// Rescues each of `ids`.
-pub async fn rescue_many(c: &Commands, ctx: &CommandContext, ids: &[Uuid]) -> CommandResult<BulkOutcome> {
+pub async fn rescue_many(
+    c: &Commands,
+    ctx: &CommandContext,
+    ids: &[Uuid],
+) -> CommandResult<BulkOutcome> {
     let ids = check_bulk(ids)?;
     let mut outcome = BulkOutcome::default();
     for id in ids {
@@ -65,7 +73,10 @@ pub async fn finalize_many(
     let ids = check_bulk(ids)?;
     let mut outcome = BulkOutcome::default();
     for id in ids {
-        outcome.record(id, finalize::finalize(c, ctx, id, reason.clone(), true).await);
+        outcome.record(
+            id,
+            finalize::finalize(c, ctx, id, reason.clone(), true).await,
+        );
     }
     Ok(outcome)
 }

@@ -26,10 +26,18 @@ pub async fn finalize(
     let actor = person(ctx)?;
     let seen = require_visible(&c.pool, &ctx.actor, attendance_id).await?;
     let survey_enabled = match seen.service_id {
-        Some(id) => services::get(&c.pool, id).await?.is_some_and(|s| s.survey_enabled),
+        Some(id) => services::get(&c.pool, id)
+            .await?
+            .is_some_and(|s| s.survey_enabled),
         None => false,
     };
-    let command = AttendanceCommand::Finalize(Finalize { actor, reason, survey_enabled, bulk, at: ctx.now });
+    let command = AttendanceCommand::Finalize(Finalize {
+        actor,
+        reason,
+        survey_enabled,
+        bulk,
+        at: ctx.now,
+    });
     execute(&c.attendances, attendance_id, command, ctx).await?;
     open_keys::release(&c.pool, attendance_id).await
 }

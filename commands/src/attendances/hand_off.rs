@@ -12,15 +12,29 @@ use crate::store::execute;
 use crate::Commands;
 
 /// Hands `attendance_id` to `service_id`'s queue.
-pub async fn hand_off(c: &Commands, ctx: &CommandContext, attendance_id: Uuid, service_id: Uuid) -> CommandResult<()> {
+pub async fn hand_off(
+    c: &Commands,
+    ctx: &CommandContext,
+    attendance_id: Uuid,
+    service_id: Uuid,
+) -> CommandResult<()> {
     if !matches!(ctx.actor, Actor::Integration { .. } | Actor::System) {
-        return Err(CommandError::forbidden("this operation needs an integration token"));
+        return Err(CommandError::forbidden(
+            "this operation needs an integration token",
+        ));
     }
-    let seen = seen(&c.pool, attendance_id).await?.ok_or_else(|| CommandError::not_found("attendance"))?;
+    let seen = seen(&c.pool, attendance_id)
+        .await?
+        .ok_or_else(|| CommandError::not_found("attendance"))?;
     services::get(&c.pool, service_id)
         .await?
         .filter(|s| s.account_id == seen.account_id)
-        .ok_or_else(|| CommandError::field("serviceId", "is not a service of the attendance's account"))?;
-    let command = AttendanceCommand::HandOffToService(HandOffToService { service_id, at: ctx.now });
+        .ok_or_else(|| {
+            CommandError::field("serviceId", "is not a service of the attendance's account")
+        })?;
+    let command = AttendanceCommand::HandOffToService(HandOffToService {
+        service_id,
+        at: ctx.now,
+    });
     execute(&c.attendances, attendance_id, command, ctx).await
 }

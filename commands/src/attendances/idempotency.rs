@@ -59,7 +59,15 @@ pub async fn claim_inbound(
     .await?;
     let Some((holder, claimed_at)) = holder else {
         // Released by a refused delivery in between: this one may act.
-        return Box::pin(claim_inbound(pool, account_id, channel, external_id, attendance_id, now)).await;
+        return Box::pin(claim_inbound(
+            pool,
+            account_id,
+            channel,
+            external_id,
+            attendance_id,
+            now,
+        ))
+        .await;
     };
     if holder != attendance_id
         && claimed_at < now - STALE_CLAIM
@@ -144,13 +152,20 @@ pub async fn claim_outbound(
 }
 
 /// Releases an openOutboundAttendance key after the opening was refused.
-pub async fn release_outbound(pool: &PgPool, agent_id: Uuid, key: &str, attendance_id: Uuid) -> CommandResult<()> {
-    sqlx::query("DELETE FROM outbound_idempotency WHERE agent_id = $1 AND key = $2 AND attendance_id = $3")
-        .bind(agent_id)
-        .bind(key)
-        .bind(attendance_id)
-        .execute(pool)
-        .await?;
+pub async fn release_outbound(
+    pool: &PgPool,
+    agent_id: Uuid,
+    key: &str,
+    attendance_id: Uuid,
+) -> CommandResult<()> {
+    sqlx::query(
+        "DELETE FROM outbound_idempotency WHERE agent_id = $1 AND key = $2 AND attendance_id = $3",
+    )
+    .bind(agent_id)
+    .bind(key)
+    .bind(attendance_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -211,12 +226,19 @@ pub async fn claim_message(
 }
 
 /// Releases a sendMessage key after the message was refused.
-pub async fn release_message(pool: &PgPool, agent_id: Uuid, key: &str, message_id: Uuid) -> CommandResult<()> {
-    sqlx::query("DELETE FROM message_idempotency WHERE agent_id = $1 AND key = $2 AND message_id = $3")
-        .bind(agent_id)
-        .bind(key)
-        .bind(message_id)
-        .execute(pool)
-        .await?;
+pub async fn release_message(
+    pool: &PgPool,
+    agent_id: Uuid,
+    key: &str,
+    message_id: Uuid,
+) -> CommandResult<()> {
+    sqlx::query(
+        "DELETE FROM message_idempotency WHERE agent_id = $1 AND key = $2 AND message_id = $3",
+    )
+    .bind(agent_id)
+    .bind(key)
+    .bind(message_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -12,7 +12,11 @@ use crate::store::execute;
 use crate::Commands;
 
 /// Marks `attendance_id` PENDING with the calling agent.
-pub async fn mark_pending(c: &Commands, ctx: &CommandContext, attendance_id: Uuid) -> CommandResult<()> {
+pub async fn mark_pending(
+    c: &Commands,
+    ctx: &CommandContext,
+    attendance_id: Uuid,
+) -> CommandResult<()> {
     let actor = person(ctx)?;
     require_visible(&c.pool, &ctx.actor, attendance_id).await?;
     let command = AttendanceCommand::MarkPending(MarkPending { actor, at: ctx.now });

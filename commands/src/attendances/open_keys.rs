@@ -69,7 +69,8 @@ pub async fn claim(
         if inserted.rows_affected() == 1 {
             return Ok(None);
         }
-        let Some((holder, claimed_at)) = current(pool, account_id, contact_id, channel).await? else {
+        let Some((holder, claimed_at)) = current(pool, account_id, contact_id, channel).await?
+        else {
             continue;
         };
         if holder == attendance_id {
@@ -99,7 +100,9 @@ pub async fn claim(
             return Ok(None);
         }
     }
-    Ok(current(pool, account_id, contact_id, channel).await?.map(|(holder, _)| holder))
+    Ok(current(pool, account_id, contact_id, channel)
+        .await?
+        .map(|(holder, _)| holder))
 }
 
 /// The attendance holding the key and when it claimed it.

@@ -34,42 +34,75 @@ pub struct OpenOutboundInput {
 }
 
 /// Opens the attendance; returns its id (the first one's, for a repeated idempotency key).
-pub async fn open_outbound(c: &Commands, ctx: &CommandContext, input: OpenOutboundInput) -> CommandResult<Uuid> {
+pub async fn open_outbound(
+    c: &Commands,
+    ctx: &CommandContext,
+    input: OpenOutboundInput,
+) -> CommandResult<Uuid> {
     let actor = person(ctx)?;
     references::require_account_visible(&c.pool, &ctx.actor, input.account_id).await?;
-    let contact_account = references::visible_contact_account(&c.pool, &ctx.actor, input.contact_id).await?;
+    let contact_account =
+        references::visible_contact_account(&c.pool, &ctx.actor, input.contact_id).await?;
     if contact_account != input.account_id {
-        return Err(CommandError::field("contactId", "is not a contact of this account"));
+        return Err(CommandError::field(
+            "contactId",
+            "is not a contact of this account",
+        ));
     }
     let destination = match input.destination_type {
         DestinationType::Service => {
-            let id = input.service_id.ok_or_else(|| CommandError::field("serviceId", "is required for SERVICE"))?;
+            let id = input
+                .service_id
+                .ok_or_else(|| CommandError::field("serviceId", "is required for SERVICE"))?;
             services::get(&c.pool, id)
                 .await?
                 .filter(|s| s.account_id == input.account_id)
-                .ok_or_else(|| CommandError::field("serviceId", "is not a service of this account"))?;
+                .ok_or_else(|| {
+                    CommandError::field("serviceId", "is not a service of this account")
+                })?;
             Destination::Service(id)
         }
-        DestinationType::Flow => {
-            Destination::Flow(input.flow_id.clone().ok_or_else(|| CommandError::field("flowId", "is required for FLOW"))?)
-        }
+        DestinationType::Flow => Destination::Flow(
+            input
+                .flow_id
+                .clone()
+                .ok_or_else(|| CommandError::field("flowId", "is required for FLOW"))?,
+        ),
     };
     let actor_in_service = match &destination {
         Destination::Service(id) => agent_services(&c.pool, actor.agent_id).await?.contains(id),
         Destination::Flow(_) => false,
     };
     let content = match &input.message {
-        Some(m) => Some(outbound_content(&c.pool, input.account_id, input.channel, m, "message").await?),
+        Some(m) => {
+            Some(outbound_content(&c.pool, input.account_id, input.channel, m, "message").await?)
+        }
         None => None,
     };
     let attendance_id = Uuid::new_v4();
-    let key = input.idempotency_key.as_deref().map(idempotency::parse_key).transpose()?;
+    let key = input
+        .idempotency_key
+        .as_deref()
+        .map(idempotency::parse_key)
+        .transpose()?;
     if let Some(key) = &key {
-        if let Some(first) = idempotency::claim_outbound(&c.pool, actor.agent_id, key, attendance_id, ctx.now).await? {
+        if let Some(first) =
+            idempotency::claim_outbound(&c.pool, actor.agent_id, key, attendance_id, ctx.now)
+                .await?
+        {
             return Ok(first);
         }
     }
-    let result = open(c, ctx, &input, attendance_id, destination, actor_in_service, content).await;
+    let result = open(
+        c,
+        ctx,
+        &input,
+        attendance_id,
+        destination,
+        actor_in_service,
+        content,
+    )
+    .await;
     if let (Err(_), Some(key)) = (&result, &key) {
         idempotency::release_outbound(&c.pool, actor.agent_id, key, attendance_id).await?;
     }
@@ -90,8 +123,15 @@ async fn open(
     // Looked up before claiming, so a failure here leaves no claim behind.
     let protocol = next_protocol(&c.pool, input.account_id, ctx.now).await?;
     let window = window(&c.pool, input.account_id, input.contact_id, input.channel).await?;
-    let existing =
-        open_keys::claim(&c.pool, input.account_id, input.contact_id, input.channel, attendance_id, ctx.now).await?;
+    let existing = open_keys::claim(
+        &c.pool,
+        input.account_id,
+        input.contact_id,
+        input.channel,
+        attendance_id,
+        ctx.now,
+    )
+    .await?;
     if let Some(existing) = existing {
         return Err(CommandError::Conflict {
             message: format!("the contact already has an open attendance on this account and channel: {existing}"),
@@ -101,7 +141,11 @@ async fn open(
     let message = content.map(|content| OutboundMessage {
         message_id: Uuid::new_v4(),
         content,
-        attachments: input.message.as_ref().map(|m| m.attachments.clone()).unwrap_or_default(),
+        attachments: input
+            .message
+            .as_ref()
+            .map(|m| m.attachments.clone())
+            .unwrap_or_default(),
     });
     let command = AttendanceCommand::OpenOutbound(OpenOutbound {
         attendance_id,

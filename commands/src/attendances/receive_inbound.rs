@@ -12,7 +12,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::attendance::{
-    AttachmentRef, AttendanceCommand, Destination, InboundMessage, OpenInbound, ReceiveCustomerMessage,
+    AttachmentRef, AttendanceCommand, Destination, InboundMessage, OpenInbound,
+    ReceiveCustomerMessage,
 };
 use domain::contact::{rules::parse_channel_identifier, ContactCommand, ContactInput, PhoneInput};
 use domain::kinds::ChannelType;
@@ -56,15 +57,27 @@ pub struct Received {
 }
 
 /// Receives one customer message.
-pub async fn receive_inbound(c: &Commands, ctx: &CommandContext, input: Inbound) -> CommandResult<Received> {
+pub async fn receive_inbound(
+    c: &Commands,
+    ctx: &CommandContext,
+    input: Inbound,
+) -> CommandResult<Received> {
     if !matches!(ctx.actor, Actor::Integration { .. } | Actor::System) {
-        return Err(CommandError::forbidden("this operation needs an integration token"));
+        return Err(CommandError::forbidden(
+            "this operation needs an integration token",
+        ));
     }
     let channel = input.channel;
-    accounts::get(&c.pool, input.account_id).await?.ok_or_else(|| CommandError::field("accountId", "does not exist"))?;
+    accounts::get(&c.pool, input.account_id)
+        .await?
+        .ok_or_else(|| CommandError::field("accountId", "does not exist"))?;
     let identifier = parse_channel_identifier(channel, &input.from)
         .map_err(|e| CommandError::field("from", &e.message))?;
-    let external_id = input.external_message_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let external_id = input
+        .external_message_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     if let Some(ext) = external_id {
         if let Some(first) = delivered(&c.pool, input.account_id, channel, ext).await? {
             return Ok(first);
@@ -72,7 +85,12 @@ pub async fn receive_inbound(c: &Commands, ctx: &CommandContext, input: Inbound)
     }
     let destination = destination(&c.pool, &input).await?;
     let contact_id = find_or_create_contact(c, ctx, &input, channel, &identifier).await?;
-    let link = ContactCommand::LinkChannel { channel, identifier, account_id: input.account_id, at: ctx.now };
+    let link = ContactCommand::LinkChannel {
+        channel,
+        identifier,
+        account_id: input.account_id,
+        at: ctx.now,
+    };
     execute(&c.contacts, contact_id, link, ctx).await?;
     let message = |message_id| InboundMessage {
         message_id,
@@ -82,20 +100,35 @@ pub async fn receive_inbound(c: &Commands, ctx: &CommandContext, input: Inbound)
         at: input.at.unwrap_or(ctx.now),
     };
     for _ in 0..MAX_ATTEMPTS {
-        let open = open_keys::open_attendance(&c.pool, input.account_id, contact_id, channel).await?;
+        let open =
+            open_keys::open_attendance(&c.pool, input.account_id, contact_id, channel).await?;
         let attendance_id = open.unwrap_or_else(Uuid::new_v4);
         if let Some(ext) = external_id {
-            let first =
-                idempotency::claim_inbound(&c.pool, input.account_id, channel, ext, attendance_id, ctx.now).await?;
+            let first = idempotency::claim_inbound(
+                &c.pool,
+                input.account_id,
+                channel,
+                ext,
+                attendance_id,
+                ctx.now,
+            )
+            .await?;
             if let Some(first) = first {
-                return Ok(Received { attendance_id: first, contact_id });
+                return Ok(Received {
+                    attendance_id: first,
+                    contact_id,
+                });
             }
         }
         let result = match open {
             Some(id) => {
-                let command =
-                    AttendanceCommand::ReceiveCustomerMessage(ReceiveCustomerMessage { message: message(Uuid::new_v4()), at: ctx.now });
-                execute(&c.attendances, id, command, ctx).await.map(|()| true)
+                let command = AttendanceCommand::ReceiveCustomerMessage(ReceiveCustomerMessage {
+                    message: message(Uuid::new_v4()),
+                    at: ctx.now,
+                });
+                execute(&c.attendances, id, command, ctx)
+                    .await
+                    .map(|()| true)
             }
             None => {
                 let opening = OpenInbound {
@@ -112,7 +145,12 @@ pub async fn receive_inbound(c: &Commands, ctx: &CommandContext, input: Inbound)
             }
         };
         match result {
-            Ok(true) => return Ok(Received { attendance_id, contact_id }),
+            Ok(true) => {
+                return Ok(Received {
+                    attendance_id,
+                    contact_id,
+                })
+            }
             // Lost a race (finalized or opened meanwhile): release and look again.
             Ok(false) | Err(CommandError::InvalidState(_)) => {
                 if let Some(ext) = external_id {
@@ -127,18 +165,40 @@ pub async fn receive_inbound(c: &Commands, ctx: &CommandContext, input: Inbound)
             }
         }
     }
-    Err(CommandError::Conflict { message: "the contact's attendance changed concurrently; retry".into(), existing_id: None })
+    Err(CommandError::Conflict {
+        message: "the contact's attendance changed concurrently; retry".into(),
+        existing_id: None,
+    })
 }
 
 /// Opens a new attendance; `Ok(false)` when another opened one for the contact meanwhile.
-async fn open_new(c: &Commands, ctx: &CommandContext, mut opening: OpenInbound) -> CommandResult<bool> {
+async fn open_new(
+    c: &Commands,
+    ctx: &CommandContext,
+    mut opening: OpenInbound,
+) -> CommandResult<bool> {
     opening.protocol = support::next_protocol(&c.pool, opening.account_id, ctx.now).await?;
     let id = opening.attendance_id;
-    let other = open_keys::claim(&c.pool, opening.account_id, opening.contact_id, opening.channel, id, ctx.now).await?;
+    let other = open_keys::claim(
+        &c.pool,
+        opening.account_id,
+        opening.contact_id,
+        opening.channel,
+        id,
+        ctx.now,
+    )
+    .await?;
     if other.is_some() {
         return Ok(false);
     }
-    match execute(&c.attendances, id, AttendanceCommand::OpenInbound(opening), ctx).await {
+    match execute(
+        &c.attendances,
+        id,
+        AttendanceCommand::OpenInbound(opening),
+        ctx,
+    )
+    .await
+    {
         Ok(()) => Ok(true),
         Err(e) => {
             open_keys::release(&c.pool, id).await?;
@@ -148,7 +208,12 @@ async fn open_new(c: &Commands, ctx: &CommandContext, mut opening: OpenInbound) 
 }
 
 /// The attendance and contact an earlier delivery of this gateway message went to.
-async fn delivered(pool: &PgPool, account_id: Uuid, channel: ChannelType, ext: &str) -> CommandResult<Option<Received>> {
+async fn delivered(
+    pool: &PgPool,
+    account_id: Uuid,
+    channel: ChannelType,
+    ext: &str,
+) -> CommandResult<Option<Received>> {
     let first: Option<Uuid> = sqlx::query_scalar(
         "SELECT attendance_id FROM inbound_message_ids WHERE account_id = $1 AND channel = $2 AND external_id = $3",
     )
@@ -157,7 +222,9 @@ async fn delivered(pool: &PgPool, account_id: Uuid, channel: ChannelType, ext: &
     .bind(ext)
     .fetch_optional(pool)
     .await?;
-    let Some(attendance_id) = first else { return Ok(None) };
+    let Some(attendance_id) = first else {
+        return Ok(None);
+    };
     // The contact from the log (the read model may lag behind the first delivery).
     let contact: Option<String> = sqlx::query_scalar(
         "SELECT payload::jsonb -> 'AttendanceOpened' ->> 'contact_id' FROM events
@@ -166,26 +233,41 @@ async fn delivered(pool: &PgPool, account_id: Uuid, channel: ChannelType, ext: &
     .bind(attendance_id.to_string())
     .fetch_optional(pool)
     .await?;
-    Ok(contact.and_then(|c| c.parse().ok()).map(|contact_id| Received { attendance_id, contact_id }))
+    Ok(contact
+        .and_then(|c| c.parse().ok())
+        .map(|contact_id| Received {
+            attendance_id,
+            contact_id,
+        }))
 }
 
 /// Where a new attendance goes: the given service (of this account) or flow, else the account's
 /// default service.
 async fn destination(pool: &PgPool, input: &Inbound) -> CommandResult<Destination> {
     match (input.service_id, &input.flow_id) {
-        (Some(_), Some(_)) => Err(CommandError::field("serviceId", "give at most one of serviceId or flowId")),
+        (Some(_), Some(_)) => Err(CommandError::field(
+            "serviceId",
+            "give at most one of serviceId or flowId",
+        )),
         (Some(id), None) => {
             services::get(pool, id)
                 .await?
                 .filter(|s| s.account_id == input.account_id)
-                .ok_or_else(|| CommandError::field("serviceId", "is not a service of this account"))?;
+                .ok_or_else(|| {
+                    CommandError::field("serviceId", "is not a service of this account")
+                })?;
             Ok(Destination::Service(id))
         }
         (None, Some(flow)) => Ok(Destination::Flow(flow.clone())),
         (None, None) => services::default_of(pool, input.account_id)
             .await?
             .map(|s| Destination::Service(s.id))
-            .ok_or_else(|| CommandError::field("serviceId", "is required: the account has no default service")),
+            .ok_or_else(|| {
+                CommandError::field(
+                    "serviceId",
+                    "is required: the account has no default service",
+                )
+            }),
     }
 }
 
@@ -200,7 +282,12 @@ async fn find_or_create_contact(
     let name = input
         .contact_name
         .as_deref()
-        .map(|n| n.chars().filter(|c| !c.is_control()).take(NAME_MAX).collect::<String>())
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(NAME_MAX)
+                .collect::<String>()
+        })
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| identifier.to_string());
     let mut contact = ContactInput {
@@ -223,19 +310,37 @@ async fn find_or_create_contact(
         addresses: Vec::new(),
     };
     if channel.is_phone_channel() {
-        let phone = Phone::parse_e164(identifier).map_err(|e| CommandError::field("from", &e.message))?;
-        if let Some(id) = phone_keys::holder(&c.pool, input.account_id, &phone.routing_key()).await? {
+        let phone =
+            Phone::parse_e164(identifier).map_err(|e| CommandError::field("from", &e.message))?;
+        if let Some(id) =
+            phone_keys::holder(&c.pool, input.account_id, &phone.routing_key()).await?
+        {
             return Ok(id);
         }
-        contact.phone = Some(PhoneInput { ddi: phone.ddi().to_string(), number: phone.number().to_string() });
+        contact.phone = Some(PhoneInput {
+            ddi: phone.ddi().to_string(),
+            number: phone.number().to_string(),
+        });
         return match register_contact(c, ctx, input.account_id, contact, Vec::new()).await {
             // Registered concurrently by another delivery from this phone: that is the contact.
-            Err(CommandError::Conflict { existing_id: Some(id), .. }) => Ok(id),
+            Err(CommandError::Conflict {
+                existing_id: Some(id),
+                ..
+            }) => Ok(id),
             other => other,
         };
     }
     let candidate = Uuid::new_v4();
-    if let Some(holder) = claim_channel_id(&c.pool, input.account_id, channel, identifier, candidate, ctx.now).await? {
+    if let Some(holder) = claim_channel_id(
+        &c.pool,
+        input.account_id,
+        channel,
+        identifier,
+        candidate,
+        ctx.now,
+    )
+    .await?
+    {
         return Ok(holder);
     }
     let registered = register_contact(c, ctx, input.account_id, contact, Vec::new()).await;

@@ -27,10 +27,19 @@ pub async fn send_message(
     let message_id = Uuid::new_v4();
     let key = idempotency_key.map(idempotency::parse_key).transpose()?;
     if let Some(key) = &key {
-        let first =
-            idempotency::claim_message(&c.pool, actor.agent_id, key, message_id, attendance_id, ctx.now).await?;
+        let first = idempotency::claim_message(
+            &c.pool,
+            actor.agent_id,
+            key,
+            message_id,
+            attendance_id,
+            ctx.now,
+        )
+        .await?;
         match first {
-            Some((first_message, first_attendance)) if first_attendance == attendance_id => return Ok(first_message),
+            Some((first_message, first_attendance)) if first_attendance == attendance_id => {
+                return Ok(first_message)
+            }
             Some(_) => {
                 return Err(CommandError::Conflict {
                     message: "this idempotencyKey was used for another attendance".into(),
@@ -41,8 +50,17 @@ pub async fn send_message(
         }
     }
     let window = window(&c.pool, seen.account_id, seen.contact_id, seen.channel).await?;
-    let message = OutboundMessage { message_id, content, attachments: input.attachments };
-    let command = AttendanceCommand::SendAgentMessage(SendAgentMessage { actor, message, window, at: ctx.now });
+    let message = OutboundMessage {
+        message_id,
+        content,
+        attachments: input.attachments,
+    };
+    let command = AttendanceCommand::SendAgentMessage(SendAgentMessage {
+        actor,
+        message,
+        window,
+        at: ctx.now,
+    });
     let result = execute(&c.attendances, attendance_id, command, ctx).await;
     if let (Err(_), Some(key)) = (&result, &key) {
         idempotency::release_message(&c.pool, actor.agent_id, key, message_id).await?;

@@ -2,7 +2,9 @@
 //! number, the contact's WhatsApp window, a template to send, and stored attachments.
 
 use chrono::{DateTime, Utc};
-use domain::attendance::{rules, Actor as DomainActor, AttachmentRef, OutboundContent, WindowState};
+use domain::attendance::{
+    rules, Actor as DomainActor, AttachmentRef, OutboundContent, WindowState,
+};
 use domain::kinds::ChannelType;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -16,7 +18,10 @@ use crate::files::StoredFile;
 /// have their own commands and never act as a person).
 pub fn person(ctx: &CommandContext) -> CommandResult<DomainActor> {
     match &ctx.actor {
-        Actor::Agent { id, role, .. } => Ok(DomainActor { agent_id: *id, role: *role }),
+        Actor::Agent { id, role, .. } => Ok(DomainActor {
+            agent_id: *id,
+            role: *role,
+        }),
         _ => Err(CommandError::forbidden("this operation is for agents")),
     }
 }
@@ -24,7 +29,11 @@ pub fn person(ctx: &CommandContext) -> CommandResult<DomainActor> {
 /// The next protocol number of the account-local day of `now` (`20261127-000042`). One counter
 /// per date, shared by every account, so protocols are unique across accounts too; the upsert is
 /// atomic, so concurrent openings get distinct numbers.
-pub async fn next_protocol(pool: &PgPool, account_id: Uuid, now: DateTime<Utc>) -> CommandResult<String> {
+pub async fn next_protocol(
+    pool: &PgPool,
+    account_id: Uuid,
+    now: DateTime<Utc>,
+) -> CommandResult<String> {
     let tz = accounts::get(pool, account_id)
         .await?
         .map(|a| a.tz())
@@ -37,12 +46,20 @@ pub async fn next_protocol(pool: &PgPool, account_id: Uuid, now: DateTime<Utc>) 
     .bind(day)
     .fetch_one(pool)
     .await?;
-    Ok(rules::protocol_number(day, u32::try_from(last).unwrap_or(u32::MAX)))
+    Ok(rules::protocol_number(
+        day,
+        u32::try_from(last).unwrap_or(u32::MAX),
+    ))
 }
 
 /// The contact's last inbound message on this account and channel, in any attendance (the
 /// WhatsApp window counts from it).
-pub async fn window(pool: &PgPool, account_id: Uuid, contact_id: Uuid, channel: ChannelType) -> CommandResult<WindowState> {
+pub async fn window(
+    pool: &PgPool,
+    account_id: Uuid,
+    contact_id: Uuid,
+    channel: ChannelType,
+) -> CommandResult<WindowState> {
     let last_inbound_at = sqlx::query_scalar(
         "SELECT last_inbound_at FROM contact_windows WHERE account_id = $1 AND contact_id = $2 AND channel = $3",
     )
@@ -72,25 +89,39 @@ pub async fn outbound_content(
     input: &MessageInput,
     field: &str,
 ) -> CommandResult<OutboundContent> {
-    let at = |name: &str| if field.is_empty() { name.to_string() } else { format!("{field}.{name}") };
-    match (&input.text, input.template_id) {
-        (Some(_), Some(_)) | (None, None) => {
-            Err(CommandError::field(&at("text"), "give exactly one of text or templateId"))
+    let at = |name: &str| {
+        if field.is_empty() {
+            name.to_string()
+        } else {
+            format!("{field}.{name}")
         }
+    };
+    match (&input.text, input.template_id) {
+        (Some(_), Some(_)) | (None, None) => Err(CommandError::field(
+            &at("text"),
+            "give exactly one of text or templateId",
+        )),
         (Some(text), None) => Ok(OutboundContent::Text(text.clone())),
         (None, Some(template_id)) => {
             let template = templates::get(pool, template_id)
                 .await?
                 .filter(|t| t.account_id == account_id && t.channel == channel)
                 .ok_or_else(|| {
-                    CommandError::field(&at("templateId"), "is not a template of this account and channel")
+                    CommandError::field(
+                        &at("templateId"),
+                        "is not a template of this account and channel",
+                    )
                 })?;
-            let body = template
-                .template_body()
-                .map_err(|e| CommandError::Internal(anyhow::anyhow!("stored template {template_id}: {e}")))?;
+            let body = template.template_body().map_err(|e| {
+                CommandError::Internal(anyhow::anyhow!("stored template {template_id}: {e}"))
+            })?;
             let variables = input.template_variables.clone().unwrap_or_default();
             // The domain checks the values against the body; its paths are relative to the message.
-            Ok(OutboundContent::Template { template_id, body, variables })
+            Ok(OutboundContent::Template {
+                template_id,
+                body,
+                variables,
+            })
         }
     }
 }
@@ -126,8 +157,10 @@ pub async fn record_attachment(
 
 /// The stored blob (SHA-256) of each attachment id, for signing their URLs.
 pub async fn attachment_blobs(pool: &PgPool, ids: &[Uuid]) -> CommandResult<Vec<(Uuid, String)>> {
-    Ok(sqlx::query_as("SELECT id, sha256 FROM attendance_attachments WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, sha256 FROM attendance_attachments WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?,
+    )
 }

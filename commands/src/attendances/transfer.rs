@@ -28,7 +28,10 @@ pub async fn transfer(
             let service = services::get(&c.pool, service_id)
                 .await?
                 .ok_or_else(|| CommandError::field("toServiceId", "does not exist"))?;
-            TransferTarget::Service { service_id, same_account: service.account_id == seen.account_id }
+            TransferTarget::Service {
+                service_id,
+                same_account: service.account_id == seen.account_id,
+            }
         }
         (None, Some(agent_id)) => {
             let agent: Option<(bool, bool)> = sqlx::query_as(
@@ -39,11 +42,25 @@ pub async fn transfer(
             .bind(seen.account_id)
             .fetch_optional(&c.pool)
             .await?;
-            let (active, same_account) = agent.ok_or_else(|| CommandError::field("toAgentId", "does not exist"))?;
-            TransferTarget::Agent { agent_id, same_account, active }
+            let (active, same_account) =
+                agent.ok_or_else(|| CommandError::field("toAgentId", "does not exist"))?;
+            TransferTarget::Agent {
+                agent_id,
+                same_account,
+                active,
+            }
         }
-        _ => return Err(CommandError::field("toServiceId", "give exactly one of toServiceId or toAgentId")),
+        _ => {
+            return Err(CommandError::field(
+                "toServiceId",
+                "give exactly one of toServiceId or toAgentId",
+            ))
+        }
     };
-    let command = AttendanceCommand::Transfer(Transfer { actor, to, at: ctx.now });
+    let command = AttendanceCommand::Transfer(Transfer {
+        actor,
+        to,
+        at: ctx.now,
+    });
     execute(&c.attendances, attendance_id, command, ctx).await
 }

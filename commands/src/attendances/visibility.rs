@@ -24,7 +24,10 @@ pub enum Scope {
     /// Supervisors: every attendance of these accounts.
     Accounts(Vec<Uuid>),
     /// Agents: their own attendances and those WAITING in these services.
-    Agent { agent_id: Uuid, service_ids: Vec<Uuid> },
+    Agent {
+        agent_id: Uuid,
+        service_ids: Vec<Uuid>,
+    },
 }
 
 /// The facts of an attendance visibility depends on.
@@ -44,7 +47,10 @@ impl Scope {
         match self {
             Scope::All => true,
             Scope::Accounts(ids) => ids.contains(&a.account_id),
-            Scope::Agent { agent_id, service_ids } => {
+            Scope::Agent {
+                agent_id,
+                service_ids,
+            } => {
                 a.agent_id == Some(*agent_id)
                     || (a.status == AttendanceStatus::Waiting
                         && a.service_id.is_some_and(|s| service_ids.contains(&s)))
@@ -65,9 +71,14 @@ pub async fn agent_services(pool: &PgPool, agent_id: Uuid) -> CommandResult<Vec<
 /// The scope of `actor`.
 pub async fn scope(pool: &PgPool, actor: &Actor) -> CommandResult<Scope> {
     match actor {
-        Actor::Agent { id, role: Role::Agent, .. } => {
-            Ok(Scope::Agent { agent_id: *id, service_ids: agent_services(pool, *id).await? })
-        }
+        Actor::Agent {
+            id,
+            role: Role::Agent,
+            ..
+        } => Ok(Scope::Agent {
+            agent_id: *id,
+            service_ids: agent_services(pool, *id).await?,
+        }),
         Actor::Agent { .. } => Ok(match references::visible_accounts(pool, actor).await? {
             Some(ids) => Scope::Accounts(ids),
             None => Scope::All,
@@ -85,21 +96,25 @@ pub async fn seen(pool: &PgPool, id: Uuid) -> CommandResult<Option<Seen>> {
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|(account_id, contact_id, channel, status, service_id, agent_id)| {
-        Some(Seen {
-            account_id,
-            contact_id,
-            channel: ChannelType::parse(&channel)?,
-            status: AttendanceStatus::parse(&status)?,
-            service_id,
-            agent_id,
-        })
-    }))
+    Ok(row.and_then(
+        |(account_id, contact_id, channel, status, service_id, agent_id)| {
+            Some(Seen {
+                account_id,
+                contact_id,
+                channel: ChannelType::parse(&channel)?,
+                status: AttendanceStatus::parse(&status)?,
+                service_id,
+                agent_id,
+            })
+        },
+    ))
 }
 
 /// The attendance's facts if `actor` may see it; NOT_FOUND otherwise (unknown ids too).
 pub async fn require_visible(pool: &PgPool, actor: &Actor, id: Uuid) -> CommandResult<Seen> {
-    let seen = seen(pool, id).await?.ok_or_else(|| CommandError::not_found("attendance"))?;
+    let seen = seen(pool, id)
+        .await?
+        .ok_or_else(|| CommandError::not_found("attendance"))?;
     if scope(pool, actor).await?.includes(&seen) {
         Ok(seen)
     } else {
@@ -125,12 +140,23 @@ mod tests {
     #[test]
     fn an_agent_sees_their_own_and_the_waiting_of_their_services_only() {
         let me = Uuid::from_u128(1);
-        let scope = Scope::Agent { agent_id: me, service_ids: vec![Uuid::from_u128(10)] };
+        let scope = Scope::Agent {
+            agent_id: me,
+            service_ids: vec![Uuid::from_u128(10)],
+        };
         assert!(scope.includes(&waiting_in(10)));
         assert!(!scope.includes(&waiting_in(11)));
-        let mine = Seen { status: AttendanceStatus::Pending, agent_id: Some(me), ..waiting_in(11) };
+        let mine = Seen {
+            status: AttendanceStatus::Pending,
+            agent_id: Some(me),
+            ..waiting_in(11)
+        };
         assert!(scope.includes(&mine));
-        let others = Seen { status: AttendanceStatus::InProgress, agent_id: Some(Uuid::from_u128(2)), ..waiting_in(10) };
+        let others = Seen {
+            status: AttendanceStatus::InProgress,
+            agent_id: Some(Uuid::from_u128(2)),
+            ..waiting_in(10)
+        };
         assert!(!scope.includes(&others));
     }
 
@@ -138,6 +164,9 @@ mod tests {
     fn a_supervisor_sees_their_accounts() {
         let scope = Scope::Accounts(vec![Uuid::from_u128(100)]);
         assert!(scope.includes(&waiting_in(10)));
-        assert!(!scope.includes(&Seen { account_id: Uuid::from_u128(101), ..waiting_in(10) }));
+        assert!(!scope.includes(&Seen {
+            account_id: Uuid::from_u128(101),
+            ..waiting_in(10)
+        }));
     }
 }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use commands::attendances::open_outbound::{open_outbound, OpenOutboundInput};
 use commands::attendances::receive_inbound::{receive_inbound, Inbound};
 use commands::attendances::support::{record_attachment, MessageInput};
-use commands::attendances::{bulk, finalize, hand_off, mark_pending, rescue, send_message, transfer};
+use commands::attendances::{
+    bulk, finalize, hand_off, mark_pending, rescue, send_message, transfer,
+};
 use commands::CommandError;
 use domain::attendance::AttachmentRef;
 use uuid::Uuid;
@@ -67,32 +69,53 @@ pub struct InboundMessageInput {
 }
 
 /// Stores the uploads of a message (each within the attachment size limit) as attachments.
-async fn store_attachments(ctx: &Context<'_>, uploads: Option<Vec<Upload>>, field: &str) -> ApiResult<Vec<AttachmentRef>> {
+async fn store_attachments(
+    ctx: &Context<'_>,
+    uploads: Option<Vec<Upload>>,
+    field: &str,
+) -> ApiResult<Vec<AttachmentRef>> {
     let state = ctx.data_unchecked::<ApiState>();
     let uploads = uploads.unwrap_or_default();
     let max_files = state.settings().max_files;
     if uploads.len() > max_files {
-        return Err(gql(CommandError::LimitExceeded(format!("at most {max_files} attachments per message"))));
+        return Err(gql(CommandError::LimitExceeded(format!(
+            "at most {max_files} attachments per message"
+        ))));
     }
     let mut refs = Vec::with_capacity(uploads.len());
     for (i, upload) in uploads.iter().enumerate() {
         let path = format!("{field}.{i}");
-        let (name, bytes) = read_limited(ctx, upload, &path, state.settings().max_attachment_bytes)?;
+        let (name, bytes) =
+            read_limited(ctx, upload, &path, state.settings().max_attachment_bytes)?;
         let content_type = upload
             .value(ctx)
             .ok()
             .and_then(|v| v.content_type)
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| UNKNOWN_CONTENT_TYPE.to_string());
-        let file = commands::files::store(state.pool(), &bytes, &content_type).await.gql()?;
-        refs.push(record_attachment(state.pool(), &name, &file, state.clock().now()).await.gql()?);
+        let file = commands::files::store(state.pool(), &bytes, &content_type)
+            .await
+            .gql()?;
+        refs.push(
+            record_attachment(state.pool(), &name, &file, state.clock().now())
+                .await
+                .gql()?,
+        );
     }
     Ok(refs)
 }
 
 /// The API's message input as the use cases take it, its files stored.
-async fn message_input(ctx: &Context<'_>, m: OutboundMessageInput, field: &str) -> ApiResult<MessageInput> {
-    let path = if field.is_empty() { "attachments".to_string() } else { format!("{field}.attachments") };
+async fn message_input(
+    ctx: &Context<'_>,
+    m: OutboundMessageInput,
+    field: &str,
+) -> ApiResult<MessageInput> {
+    let path = if field.is_empty() {
+        "attachments".to_string()
+    } else {
+        format!("{field}.attachments")
+    };
     Ok(MessageInput {
         text: m.text,
         template_id: m.template_id,
@@ -104,8 +127,14 @@ async fn message_input(ctx: &Context<'_>, m: OutboundMessageInput, field: &str) 
 /// The attendance as its read model shows it once its own events are applied.
 pub async fn projected_attendance(ctx: &Context<'_>, id: Uuid) -> ApiResult<Attendance> {
     let state = ctx.data_unchecked::<ApiState>();
-    state.projector().wait_for_stream("Attendance", &id.to_string()).await.map_err(internal)?;
-    Attendance::load(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("attendance")))
+    state
+        .projector()
+        .wait_for_stream("Attendance", &id.to_string())
+        .await
+        .map_err(internal)?;
+    Attendance::load(ctx, id)
+        .await?
+        .ok_or_else(|| gql(CommandError::not_found("attendance")))
 }
 
 #[derive(Default)]
@@ -114,7 +143,11 @@ pub struct AttendancesMutation;
 #[Object]
 impl AttendancesMutation {
     /// Item 5. A repeated idempotencyKey returns the first result and changes nothing.
-    async fn open_outbound_attendance(&self, ctx: &Context<'_>, input: OpenOutboundAttendanceInput) -> ApiResult<Attendance> {
+    async fn open_outbound_attendance(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenOutboundAttendanceInput,
+    ) -> ApiResult<Attendance> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
@@ -148,35 +181,62 @@ impl AttendancesMutation {
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
         let message = message_input(ctx, input, "").await?;
-        let id = send_message::send_message(state.commands(), &c, attendance_id, message, idempotency_key.as_deref())
+        let id = send_message::send_message(
+            state.commands(),
+            &c,
+            attendance_id,
+            message,
+            idempotency_key.as_deref(),
+        )
+        .await
+        .gql()?;
+        state
+            .projector()
+            .wait_for_stream("Attendance", &attendance_id.to_string())
             .await
-            .gql()?;
-        state.projector().wait_for_stream("Attendance", &attendance_id.to_string()).await.map_err(internal)?;
-        Message::load(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("message")))
+            .map_err(internal)?;
+        Message::load(ctx, id)
+            .await?
+            .ok_or_else(|| gql(CommandError::not_found("message")))
     }
 
     async fn mark_pending(&self, ctx: &Context<'_>, attendance_id: Uuid) -> ApiResult<Attendance> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        mark_pending::mark_pending(state.commands(), &c, attendance_id).await.gql()?;
+        mark_pending::mark_pending(state.commands(), &c, attendance_id)
+            .await
+            .gql()?;
         projected_attendance(ctx, attendance_id).await
     }
 
-    async fn rescue_attendance(&self, ctx: &Context<'_>, attendance_id: Uuid) -> ApiResult<Attendance> {
+    async fn rescue_attendance(
+        &self,
+        ctx: &Context<'_>,
+        attendance_id: Uuid,
+    ) -> ApiResult<Attendance> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        rescue::rescue(state.commands(), &c, attendance_id).await.gql()?;
+        rescue::rescue(state.commands(), &c, attendance_id)
+            .await
+            .gql()?;
         projected_attendance(ctx, attendance_id).await
     }
 
     /// Requests the survey when the service has one.
-    async fn finalize_attendance(&self, ctx: &Context<'_>, attendance_id: Uuid, reason: Option<String>) -> ApiResult<Attendance> {
+    async fn finalize_attendance(
+        &self,
+        ctx: &Context<'_>,
+        attendance_id: Uuid,
+        reason: Option<String>,
+    ) -> ApiResult<Attendance> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        finalize::finalize(state.commands(), &c, attendance_id, reason, false).await.gql()?;
+        finalize::finalize(state.commands(), &c, attendance_id, reason, false)
+            .await
+            .gql()?;
         projected_attendance(ctx, attendance_id).await
     }
 
@@ -191,16 +251,30 @@ impl AttendancesMutation {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        transfer::transfer(state.commands(), &c, attendance_id, to_service_id, to_agent_id).await.gql()?;
+        transfer::transfer(
+            state.commands(),
+            &c,
+            attendance_id,
+            to_service_id,
+            to_agent_id,
+        )
+        .await
+        .gql()?;
         projected_attendance(ctx, attendance_id).await
     }
 
     /// Item 6: 1 to 50 distinct ids, else LIMIT_EXCEEDED before anything changes.
-    async fn rescue_attendances(&self, ctx: &Context<'_>, attendance_ids: Vec<Uuid>) -> ApiResult<BulkResult> {
+    async fn rescue_attendances(
+        &self,
+        ctx: &Context<'_>,
+        attendance_ids: Vec<Uuid>,
+    ) -> ApiResult<BulkResult> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        let outcome = bulk::rescue_many(state.commands(), &c, &attendance_ids).await.gql()?;
+        let outcome = bulk::rescue_many(state.commands(), &c, &attendance_ids)
+            .await
+            .gql()?;
         wait_for_all(ctx, &outcome.succeeded).await?;
         Ok(outcome.into())
     }
@@ -215,14 +289,20 @@ impl AttendancesMutation {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        let outcome = bulk::finalize_many(state.commands(), &c, &attendance_ids, reason).await.gql()?;
+        let outcome = bulk::finalize_many(state.commands(), &c, &attendance_ids, reason)
+            .await
+            .gql()?;
         wait_for_all(ctx, &outcome.succeeded).await?;
         Ok(outcome.into())
     }
 
     /// Channel gateways (role INTEGRATION token). Finds or creates the contact by (account,
     /// phone), opens or continues its attendance. A repeated externalMessageId changes nothing.
-    async fn receive_inbound_message(&self, ctx: &Context<'_>, input: InboundMessageInput) -> ApiResult<Attendance> {
+    async fn receive_inbound_message(
+        &self,
+        ctx: &Context<'_>,
+        input: InboundMessageInput,
+    ) -> ApiResult<Attendance> {
         let actor = auth::integration(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
@@ -240,16 +320,27 @@ impl AttendancesMutation {
         };
         let received = receive_inbound(state.commands(), &c, inbound).await.gql()?;
         // The contact may be new: Attendance.contact must find it.
-        state.projector().wait_for_stream("Contact", &received.contact_id.to_string()).await.map_err(internal)?;
+        state
+            .projector()
+            .wait_for_stream("Contact", &received.contact_id.to_string())
+            .await
+            .map_err(internal)?;
         projected_attendance(ctx, received.attendance_id).await
     }
 
     /// Flow engines (role INTEGRATION token): hand an IN_FLOW attendance to a service queue.
-    async fn hand_off_to_service(&self, ctx: &Context<'_>, attendance_id: Uuid, service_id: Uuid) -> ApiResult<Attendance> {
+    async fn hand_off_to_service(
+        &self,
+        ctx: &Context<'_>,
+        attendance_id: Uuid,
+        service_id: Uuid,
+    ) -> ApiResult<Attendance> {
         let actor = auth::integration(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        hand_off::hand_off(state.commands(), &c, attendance_id, service_id).await.gql()?;
+        hand_off::hand_off(state.commands(), &c, attendance_id, service_id)
+            .await
+            .gql()?;
         projected_attendance(ctx, attendance_id).await
     }
 }
@@ -258,7 +349,11 @@ impl AttendancesMutation {
 async fn wait_for_all(ctx: &Context<'_>, ids: &[Uuid]) -> ApiResult<()> {
     let state = ctx.data_unchecked::<ApiState>();
     for id in ids {
-        state.projector().wait_for_stream("Attendance", &id.to_string()).await.map_err(internal)?;
+        state
+            .projector()
+            .wait_for_stream("Attendance", &id.to_string())
+            .await
+            .map_err(internal)?;
     }
     Ok(())
 }

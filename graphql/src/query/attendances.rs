@@ -26,7 +26,8 @@ const DEFAULT_SEARCH_PAGE: i32 = 20;
 /// Checks `first` and decodes `after` into a page request.
 fn page(first: Option<i32>, default: i32, after: Option<&str>) -> ApiResult<Page> {
     let first = page_size(first.unwrap_or(default))?;
-    let after: Option<(DateTime<Utc>, Uuid)> = after.map(|c| decode_cursor("after", c)).transpose()?;
+    let after: Option<(DateTime<Utc>, Uuid)> =
+        after.map(|c| decode_cursor("after", c)).transpose()?;
     Ok(Page { first, after })
 }
 
@@ -39,7 +40,9 @@ impl AttendancesQuery {
     async fn attendance(&self, ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Attendance>> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
-        visibility::require_visible(state.pool(), &actor, id).await.gql()?;
+        visibility::require_visible(state.pool(), &actor, id)
+            .await
+            .gql()?;
         Attendance::load(ctx, id).await
     }
 
@@ -54,8 +57,16 @@ impl AttendancesQuery {
         let (me, _, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let page = page(first, DEFAULT_OWN_PAGE, after.as_deref())?;
-        let (rows, total) = read::pending(state.pool(), me, search.as_deref(), &page).await.map_err(internal)?;
-        Ok(AttendanceConnection::from_page(rows, total, page.first, page.after.is_some(), |a| a.last_interaction_at))
+        let (rows, total) = read::pending(state.pool(), me, search.as_deref(), &page)
+            .await
+            .map_err(internal)?;
+        Ok(AttendanceConnection::from_page(
+            rows,
+            total,
+            page.first,
+            page.after.is_some(),
+            |a| a.last_interaction_at,
+        ))
     }
 
     /// IN_PROGRESS with me, last interaction first.
@@ -68,8 +79,16 @@ impl AttendancesQuery {
         let (me, _, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let page = page(first, DEFAULT_OWN_PAGE, after.as_deref())?;
-        let (rows, total) = read::in_progress(state.pool(), me, &page).await.map_err(internal)?;
-        Ok(AttendanceConnection::from_page(rows, total, page.first, page.after.is_some(), |a| a.last_interaction_at))
+        let (rows, total) = read::in_progress(state.pool(), me, &page)
+            .await
+            .map_err(internal)?;
+        Ok(AttendanceConnection::from_page(
+            rows,
+            total,
+            page.first,
+            page.after.is_some(),
+            |a| a.last_interaction_at,
+        ))
     }
 
     /// Item 4: every attendance of the contact, newest first.
@@ -83,9 +102,19 @@ impl AttendancesQuery {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let page = page(first, DEFAULT_SEARCH_PAGE, after.as_deref())?;
-        references::visible_contact_account(state.pool(), &actor, contact_id).await.gql()?;
-        let (rows, total) = read::contact_history(state.pool(), contact_id, &page).await.map_err(internal)?;
-        Ok(AttendanceConnection::from_page(rows, total, page.first, page.after.is_some(), |a| a.opened_at))
+        references::visible_contact_account(state.pool(), &actor, contact_id)
+            .await
+            .gql()?;
+        let (rows, total) = read::contact_history(state.pool(), contact_id, &page)
+            .await
+            .map_err(internal)?;
+        Ok(AttendanceConnection::from_page(
+            rows,
+            total,
+            page.first,
+            page.after.is_some(),
+            |a| a.opened_at,
+        ))
     }
 
     /// Item 13: by contact name, CPF/CNPJ or phone, among the attendances I may see.
@@ -104,24 +133,50 @@ impl AttendancesQuery {
             return Err(gql(CommandError::field("search", "is required")));
         }
         let scope = visibility::scope(state.pool(), &actor).await.gql()?;
-        let (rows, total) = read::find(state.pool(), &scope, &search, include_finalized.unwrap_or(false), &page)
-            .await
-            .map_err(internal)?;
-        Ok(AttendanceConnection::from_page(rows, total, page.first, page.after.is_some(), |a| a.last_interaction_at))
+        let (rows, total) = read::find(
+            state.pool(),
+            &scope,
+            &search,
+            include_finalized.unwrap_or(false),
+            &page,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(AttendanceConnection::from_page(
+            rows,
+            total,
+            page.first,
+            page.after.is_some(),
+            |a| a.last_interaction_at,
+        ))
     }
 
     /// Item 5: whether free text may open a WhatsApp Business API attendance now.
-    async fn whatsapp_window(&self, ctx: &Context<'_>, account_id: Uuid, contact_id: Uuid) -> ApiResult<WhatsappWindow> {
+    async fn whatsapp_window(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Uuid,
+        contact_id: Uuid,
+    ) -> ApiResult<WhatsappWindow> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
-        references::require_account_visible(state.pool(), &actor, account_id).await.gql()?;
-        let contact_account = references::visible_contact_account(state.pool(), &actor, contact_id).await.gql()?;
+        references::require_account_visible(state.pool(), &actor, account_id)
+            .await
+            .gql()?;
+        let contact_account = references::visible_contact_account(state.pool(), &actor, contact_id)
+            .await
+            .gql()?;
         if contact_account != account_id {
             return Err(gql(CommandError::not_found("contact")));
         }
-        let last = read::last_inbound(state.pool(), account_id, contact_id, ChannelType::WhatsappBusinessApi)
-            .await
-            .map_err(internal)?;
+        let last = read::last_inbound(
+            state.pool(),
+            account_id,
+            contact_id,
+            ChannelType::WhatsappBusinessApi,
+        )
+        .await
+        .map_err(internal)?;
         Ok(WhatsappWindow::at(last, state.clock().now()))
     }
 }

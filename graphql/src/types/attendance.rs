@@ -42,9 +42,21 @@ macro_rules! mirror_enum {
 }
 
 mirror_enum!(Direction, domain::kinds::Direction, [Inbound, Outbound]);
-mirror_enum!(DestinationType, domain::kinds::DestinationType, [Flow, Service]);
-mirror_enum!(AttendanceStatus, domain::kinds::AttendanceStatus, [InFlow, Waiting, InProgress, Pending, Finalized]);
-mirror_enum!(MessageAuthor, domain::kinds::MessageAuthor, [Contact, Agent, Flow, System]);
+mirror_enum!(
+    DestinationType,
+    domain::kinds::DestinationType,
+    [Flow, Service]
+);
+mirror_enum!(
+    AttendanceStatus,
+    domain::kinds::AttendanceStatus,
+    [InFlow, Waiting, InProgress, Pending, Finalized]
+);
+mirror_enum!(
+    MessageAuthor,
+    domain::kinds::MessageAuthor,
+    [Contact, Agent, Flow, System]
+);
 
 fn state<'a>(ctx: &'a Context<'_>) -> &'a ApiState {
     ctx.data_unchecked::<ApiState>()
@@ -57,7 +69,10 @@ pub struct Attendance(pub AttendanceRow);
 impl Attendance {
     /// The attendance by id from the read model (None when unknown); visibility is the caller's.
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Attendance>> {
-        Ok(read::get(state(ctx).pool(), id).await.map_err(internal)?.map(Attendance))
+        Ok(read::get(state(ctx).pool(), id)
+            .await
+            .map_err(internal)?
+            .map(Attendance))
     }
 }
 
@@ -74,7 +89,9 @@ impl Attendance {
         Account::load(ctx, self.0.account_id).await
     }
     async fn contact(&self, ctx: &Context<'_>) -> ApiResult<Contact> {
-        Contact::load(ctx, self.0.contact_id).await?.ok_or_else(|| gql(CommandError::not_found("contact")))
+        Contact::load(ctx, self.0.contact_id)
+            .await?
+            .ok_or_else(|| gql(CommandError::not_found("contact")))
     }
     async fn channel(&self) -> ChannelType {
         self.0.channel.into()
@@ -135,10 +152,23 @@ impl Attendance {
         after: Option<String>,
     ) -> ApiResult<MessageConnection> {
         let first = page_size(first.unwrap_or(DEFAULT_MESSAGES_PAGE))?;
-        let after: Option<(DateTime<Utc>, i64)> = after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
-        let (rows, total) = read::messages(state(ctx).pool(), self.0.id, first, after).await.map_err(internal)?;
-        let rows = rows.into_iter().map(|m| (encode_cursor(&(m.at, m.seq)), Message(m))).collect();
-        Ok(MessageConnection::from_rows(rows, first, after.is_some(), total))
+        let after: Option<(DateTime<Utc>, i64)> = after
+            .as_deref()
+            .map(|c| decode_cursor("after", c))
+            .transpose()?;
+        let (rows, total) = read::messages(state(ctx).pool(), self.0.id, first, after)
+            .await
+            .map_err(internal)?;
+        let rows = rows
+            .into_iter()
+            .map(|m| (encode_cursor(&(m.at, m.seq)), Message(m)))
+            .collect();
+        Ok(MessageConnection::from_rows(
+            rows,
+            first,
+            after.is_some(),
+            total,
+        ))
     }
 }
 
@@ -154,7 +184,10 @@ impl AttendanceConnection {
         had_cursor: bool,
         key: impl Fn(&AttendanceRow) -> DateTime<Utc>,
     ) -> Self {
-        let rows = rows.into_iter().map(|a| (encode_cursor(&(key(&a), a.id)), Attendance(a))).collect();
+        let rows = rows
+            .into_iter()
+            .map(|a| (encode_cursor(&(key(&a), a.id)), Attendance(a)))
+            .collect();
         Self::from_rows(rows, first, had_cursor, total)
     }
 }
@@ -168,6 +201,9 @@ pub struct Attachment {
     pub size: u64,
     /// The stored blob, when known.
     pub sha256: Option<String>,
+    /// A URL its owner signed (chat attachments, refused once their message is deleted); else
+    /// the blob's `/files/...` URL.
+    pub signed_url: Option<String>,
 }
 
 #[Object]
@@ -186,7 +222,13 @@ impl Attachment {
     }
     /// Signed, expiring; loadable without a header.
     async fn url(&self, ctx: &Context<'_>) -> ApiResult<String> {
-        let sha = self.sha256.as_deref().ok_or_else(|| gql(CommandError::not_found("attachment")))?;
+        if let Some(url) = &self.signed_url {
+            return Ok(url.clone());
+        }
+        let sha = self
+            .sha256
+            .as_deref()
+            .ok_or_else(|| gql(CommandError::not_found("attachment")))?;
         Ok(crate::files::signed_url(state(ctx), sha))
     }
 }
@@ -215,7 +257,10 @@ pub struct Message(pub MessageRow);
 impl Message {
     /// The message by id from the read model.
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Message>> {
-        Ok(read::message(state(ctx).pool(), id).await.map_err(internal)?.map(Message))
+        Ok(read::message(state(ctx).pool(), id)
+            .await
+            .map_err(internal)?
+            .map(Message))
     }
 }
 
@@ -250,7 +295,9 @@ impl Message {
             return Ok(Vec::new());
         }
         let ids: Vec<Uuid> = self.0.attachments.iter().map(|a| a.attachment_id).collect();
-        let blobs = commands::attendances::support::attachment_blobs(state(ctx).pool(), &ids).await.gql()?;
+        let blobs = commands::attendances::support::attachment_blobs(state(ctx).pool(), &ids)
+            .await
+            .gql()?;
         Ok(self
             .0
             .attachments
@@ -260,7 +307,11 @@ impl Message {
                 file_name: a.file_name.clone(),
                 content_type: a.content_type.clone(),
                 size: a.size,
-                sha256: blobs.iter().find(|(id, _)| *id == a.attachment_id).map(|(_, sha)| sha.clone()),
+                sha256: blobs
+                    .iter()
+                    .find(|(id, _)| *id == a.attachment_id)
+                    .map(|(_, sha)| sha.clone()),
+                signed_url: None,
             })
             .collect())
     }
@@ -311,7 +362,11 @@ impl From<BulkOutcome> for BulkResult {
             failed: o
                 .failed
                 .into_iter()
-                .map(|f| BulkFailure { attendance_id: f.attendance_id, code: f.code.to_string(), message: f.message })
+                .map(|f| BulkFailure {
+                    attendance_id: f.attendance_id,
+                    code: f.code.to_string(),
+                    message: f.message,
+                })
                 .collect(),
         }
     }
@@ -325,10 +380,16 @@ mod tests {
     #[test]
     fn statuses_convert_both_ways_for_every_value() {
         for &k in domain::kinds::AttendanceStatus::ALL {
-            assert_eq!(domain::kinds::AttendanceStatus::from(AttendanceStatus::from(k)), k);
+            assert_eq!(
+                domain::kinds::AttendanceStatus::from(AttendanceStatus::from(k)),
+                k
+            );
         }
         for &k in domain::kinds::MessageAuthor::ALL {
-            assert_eq!(domain::kinds::MessageAuthor::from(MessageAuthor::from(k)), k);
+            assert_eq!(
+                domain::kinds::MessageAuthor::from(MessageAuthor::from(k)),
+                k
+            );
         }
     }
 
@@ -339,6 +400,13 @@ mod tests {
         assert!(w.open);
         assert_eq!(w.closes_at, Some(last + Duration::hours(24)));
         assert!(!WhatsappWindow::at(Some(last), last + Duration::hours(25)).open);
-        assert_eq!(WhatsappWindow::at(None, last), WhatsappWindow { open: false, last_inbound_at: None, closes_at: None });
+        assert_eq!(
+            WhatsappWindow::at(None, last),
+            WhatsappWindow {
+                open: false,
+                last_inbound_at: None,
+                closes_at: None
+            }
+        );
     }
 }
