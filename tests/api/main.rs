@@ -4,6 +4,7 @@ mod admin;
 mod attendances;
 mod audit;
 mod contacts;
+mod crash;
 mod counters;
 mod db_smoke;
 mod helpers;
