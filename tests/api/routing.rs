@@ -327,3 +327,56 @@ async fn an_expired_session_parks_too_and_a_stale_park_is_a_no_op() {
         commands::attendances::park_on_logout::Parked::NothingToDo
     );
 }
+
+#[tokio::test]
+async fn a_rebuild_of_the_routing_model_matches_it_and_never_parks_a_rescued_attendance_again() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (agent, email) = agent_with_limit(&app, service, 2).await;
+    let token = app.login(&email).await;
+    let a = open_waiting(&app, account, service, Uuid::new_v4()).await;
+    wait_for_place(&app, a, "IN_PROGRESS", Some(agent)).await;
+    app.ok(Some(&token), "mutation { logout }", json!({})).await;
+    wait_for_place(&app, a, "PENDING", Some(agent)).await;
+
+    app.login(&email).await;
+    app.state
+        .projector()
+        .wait_for_stream("Attendance", &a.to_string())
+        .await
+        .unwrap();
+    let ctx = CommandContext::new(
+        Actor::Agent {
+            id: agent,
+            role: Role::Agent,
+            session_id: None,
+        },
+        "test",
+        app.clock.now(),
+    );
+    commands::attendances::rescue::rescue(app.state.commands(), &ctx, a)
+        .await
+        .expect("rescued");
+    wait_for_place(&app, a, "IN_PROGRESS", Some(agent)).await;
+
+    let all = projections::all();
+    let routing = all.iter().find(|p| p.name() == "routing").unwrap();
+    let report = projections::replay::rebuild(
+        &app.db.pool,
+        routing.as_ref(),
+        projections::replay::Mode::Verify,
+    )
+    .await
+    .unwrap();
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    let todo: i64 = sqlx::query_scalar("SELECT count(*) FROM routing_park_todo")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(todo, 0);
+    assert_eq!(
+        place(&app, a).await.unwrap(),
+        ("IN_PROGRESS".to_string(), Some(agent))
+    );
+}

@@ -133,6 +133,17 @@ async fn apply_attendance(
     .bind(m.queued_at)
     .execute(&mut *tx)
     .await?;
+    if from.status == AttendanceStatus::InProgress
+        && (m.to.status != from.status || m.to.agent_id != from.agent_id)
+    {
+        // Whatever took it out of the agent's hands (the park itself, a finalize, a transfer)
+        // settles a pending park: the list only ever names attendances still to park, so a
+        // rebuild from the log ends with the same list and never parks a later rescue.
+        sqlx::query("DELETE FROM routing_park_todo WHERE attendance_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
     after_move(
         tx,
         id,
