@@ -14,6 +14,7 @@ pub struct Query(
     query::contacts::ContactsQuery,
     query::attendances::AttendancesQuery,
     query::counters::CountersQuery,
+    query::chat::ChatQuery,
     query::audit::AuditQuery,
 );
 
@@ -24,10 +25,15 @@ pub struct Mutation(
     mutation::admin::AdminMutation,
     mutation::contacts::ContactsMutation,
     mutation::attendances::AttendancesMutation,
+    mutation::chat::ChatMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(subscription::realtime::RealtimeSubscription);
+pub struct Subscription(
+    subscription::realtime::RealtimeSubscription,
+    subscription::attendances::AttendancesSubscription,
+    subscription::chat::ChatSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -35,6 +41,7 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 pub fn build_schema(state: ApiState) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(state)
+        .data(subscription::chat::ChatHub::default())
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

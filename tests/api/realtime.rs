@@ -139,3 +139,163 @@ async fn logging_out_closes_the_sessions_sockets() {
     }
     assert_eq!(closed, Some(Some(4403)));
 }
+
+/// An account, a service, and two agents of it: (app, second instance, admin, account, service).
+async fn two_instances() -> (
+    crate::helpers::app::TestApp,
+    crate::helpers::app::TestApp,
+    String,
+    uuid::Uuid,
+    uuid::Uuid,
+) {
+    let app = spawn_app().await;
+    let second = spawn_second(&app).await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    (app, second, admin, account, service)
+}
+
+/// An IN_PROGRESS attendance of the agent with `token`, opened through `app`.
+async fn taken(
+    app: &crate::helpers::app::TestApp,
+    token: &str,
+    account: uuid::Uuid,
+    service: uuid::Uuid,
+    number: &str,
+) -> String {
+    let c = app
+        .ok(
+            Some(token),
+            "mutation($i: RegisterContactInput!) { registerContact(input: $i) { id } }",
+            json!({"i": {"accountId": account, "name": "Cliente", "phone": {"ddi": "55", "number": number}}}),
+        )
+        .await;
+    let contact = c["registerContact"]["id"].clone();
+    let d = app
+        .ok(
+            Some(token),
+            "mutation($i: OpenOutboundAttendanceInput!) { openOutboundAttendance(input: $i) { id status } }",
+            json!({"i": {"accountId": account, "contactId": contact, "channel": "WHATSAPP", "destinationType": "SERVICE",
+                         "serviceId": service, "message": {"text": "Olá"}}}),
+        )
+        .await;
+    assert_eq!(d["openOutboundAttendance"]["status"], "IN_PROGRESS");
+    d["openOutboundAttendance"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const PENDING_SUB: &str =
+    "subscription($s: String) { pendingAttendancesChanged(since: $s) { kind pendingCount cursor attendance { id status } } }";
+
+#[tokio::test]
+async fn an_agent_receives_its_own_pending_changes_across_instances_and_not_anothers() {
+    let (app, second, _admin, account, service) = two_instances().await;
+    let (_, alice) = app.agent_in(service).await;
+    let (_, bob) = app.agent_in(service).await;
+    let attendance = taken(&app, &alice, account, service, "11987650001").await;
+
+    let mut alice_ws = ws::authorised(second.address, &alice).await;
+    ws::subscribe(&mut alice_ws, "p", PENDING_SUB, json!({})).await;
+    let mut bob_ws = ws::authorised(second.address, &bob).await;
+    ws::subscribe(&mut bob_ws, "p", PENDING_SUB, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    app.ok(
+        Some(&alice),
+        "mutation($id: UUID!) { markPending(attendanceId: $id) { status } }",
+        json!({"id": attendance}),
+    )
+    .await;
+    let change = ws::expect_type(&mut alice_ws, "next", 5 * SECOND).await;
+    let c = &change["payload"]["data"]["pendingAttendancesChanged"];
+    assert_eq!(c["kind"], "UPSERT");
+    assert_eq!(c["pendingCount"], 1);
+    assert_eq!(c["attendance"]["id"], attendance);
+    assert_eq!(c["attendance"]["status"], "PENDING");
+    // Bob sees nothing of Alice's list.
+    match ws::next(&mut bob_ws, SECOND).await {
+        Seen::Json(v) if v["type"] == "next" => panic!("bob received {v}"),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn a_reconnecting_agent_first_receives_every_change_it_missed_in_order() {
+    let (app, _second, _admin, account, service) = two_instances().await;
+    let (_, alice) = app.agent_in(service).await;
+    let attendance = taken(&app, &alice, account, service, "11987650002").await;
+    let mut s = ws::authorised(app.address, &alice).await;
+    ws::subscribe(&mut s, "p", PENDING_SUB, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.ok(
+        Some(&alice),
+        "mutation($id: UUID!) { markPending(attendanceId: $id) { status } }",
+        json!({"id": attendance}),
+    )
+    .await;
+    let first = ws::expect_type(&mut s, "next", 5 * SECOND).await;
+    let cursor = first["payload"]["data"]["pendingAttendancesChanged"]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws::drop_socket(s).await;
+
+    // While disconnected: rescued (leaves the list), parked again (enters it).
+    app.ok(
+        Some(&alice),
+        "mutation($id: UUID!) { rescueAttendance(attendanceId: $id) { status } }",
+        json!({"id": attendance}),
+    )
+    .await;
+    app.ok(
+        Some(&alice),
+        "mutation($id: UUID!) { markPending(attendanceId: $id) { status } }",
+        json!({"id": attendance}),
+    )
+    .await;
+
+    let mut s = ws::authorised(app.address, &alice).await;
+    ws::subscribe(&mut s, "p", PENDING_SUB, json!({"s": cursor})).await;
+    let a = ws::expect_type(&mut s, "next", 5 * SECOND).await;
+    let b = ws::expect_type(&mut s, "next", 5 * SECOND).await;
+    let kinds: Vec<_> = [a, b]
+        .iter()
+        .map(|v| v["payload"]["data"]["pendingAttendancesChanged"]["kind"].clone())
+        .collect();
+    assert_eq!(kinds, vec![json!("REMOVE"), json!("UPSERT")]);
+    // A cursor that is not ours gets one RESYNC.
+    let mut s = ws::authorised(app.address, &alice).await;
+    ws::subscribe(&mut s, "p", PENDING_SUB, json!({"s": "garbage"})).await;
+    let r = ws::expect_type(&mut s, "next", 5 * SECOND).await;
+    assert_eq!(
+        r["payload"]["data"]["pendingAttendancesChanged"]["kind"],
+        "RESYNC"
+    );
+}
+
+#[tokio::test]
+async fn a_message_sent_through_one_instance_reaches_a_subscriber_on_the_other() {
+    let (app, second, _admin, account, service) = two_instances().await;
+    let (_, alice) = app.agent_in(service).await;
+    let attendance = taken(&app, &alice, account, service, "11987650003").await;
+    let mut s = ws::authorised(second.address, &alice).await;
+    ws::subscribe(
+        &mut s,
+        "m",
+        "subscription($a: UUID!) { messageAdded(attendanceId: $a) { id text author } }",
+        json!({"a": attendance}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.ok(
+        Some(&alice),
+        "mutation($a: UUID!) { sendMessage(attendanceId: $a, input: {text: \"Tudo bem?\"}) { id } }",
+        json!({"a": attendance}),
+    )
+    .await;
+    let m = ws::expect_type(&mut s, "next", 5 * SECOND).await;
+    assert_eq!(m["payload"]["data"]["messageAdded"]["text"], "Tudo bem?");
+    assert_eq!(m["payload"]["data"]["messageAdded"]["author"], "AGENT");
+}

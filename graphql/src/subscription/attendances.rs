@@ -1,0 +1,325 @@
+//! Attendance subscriptions, fed by the change feed ([`crate::feed`]) after the read models
+//! include each change: my pending list, the attendances I may see, one attendance's messages,
+//! my counters. Each subscriber sees only what it may see, in the order the events happened;
+//! `since` replays what a reconnecting client missed, or answers RESYNC past the horizon.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, Subscription};
+use commands::attendances::visibility::{self, Scope, Seen};
+use commands::Actor;
+use futures::Stream;
+use projections::attendances::read::{self as attendances, AttendanceRow};
+use projections::log::StoredEvent;
+use sqlx::PgPool;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::auth;
+use crate::error::{gql, internal};
+use crate::feed::{encode_cursor, FeedItem, Replay};
+use crate::state::ApiState;
+use crate::types::attendance::{Attendance, Message};
+use crate::types::changes::{AttendanceChange, ChangeKind, PendingChange};
+use crate::types::counters::AgentCounters;
+
+/// How often counters are recomputed without a change (the day rolls over at local midnight).
+const COUNTERS_TICK: Duration = Duration::from_secs(60);
+
+fn seen(row: &AttendanceRow) -> Seen {
+    Seen {
+        account_id: row.account_id,
+        contact_id: row.contact_id,
+        channel: row.channel,
+        status: row.status,
+        service_id: row.service_id,
+        agent_id: row.agent_id,
+    }
+}
+
+async fn pending_count(pool: &PgPool, agent: Uuid) -> i32 {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM attendances WHERE agent_id = $1 AND status = 'PENDING'",
+    )
+    .bind(agent)
+    .fetch_one(pool)
+    .await
+    .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+    .unwrap_or(0)
+}
+
+/// The events to process first: a replay after `since`, or a RESYNC marker (None).
+async fn backlog(state: &ApiState, since: Option<&str>) -> Option<Vec<Arc<StoredEvent>>> {
+    match since {
+        None => Some(Vec::new()),
+        Some(s) => match state.feed().replay(state.pool(), s).await {
+            Replay::Events(e) => Some(e),
+            Replay::Resync => None,
+        },
+    }
+}
+
+/// Tracks one subscriber's pending list.
+struct PendingTracker {
+    agent: Uuid,
+    known: HashSet<Uuid>,
+}
+
+impl PendingTracker {
+    async fn change(&mut self, pool: &PgPool, e: &StoredEvent) -> Option<PendingChange> {
+        if e.aggregate_type != "Attendance" {
+            return None;
+        }
+        let id: Uuid = e.aggregate_id.parse().ok()?;
+        let row = attendances::get(pool, id).await.ok().flatten()?;
+        let mine = row.agent_id == Some(self.agent)
+            && row.status == domain::kinds::AttendanceStatus::Pending;
+        let mentions_me = e.payload.to_string().contains(&self.agent.to_string());
+        let kind = if mine {
+            self.known.insert(id);
+            ChangeKind::Upsert
+        } else if self.known.remove(&id) || mentions_me {
+            ChangeKind::Remove
+        } else {
+            return None;
+        };
+        Some(PendingChange {
+            kind,
+            attendance: Some(Attendance(row)),
+            pending_count: pending_count(pool, self.agent).await,
+            cursor: encode_cursor(e.checkpoint),
+        })
+    }
+}
+
+/// Tracks what one subscriber may see.
+struct VisibleTracker {
+    scope: Scope,
+    agent: Option<Uuid>,
+    known: HashSet<Uuid>,
+}
+
+impl VisibleTracker {
+    async fn change(&mut self, pool: &PgPool, e: &StoredEvent) -> Option<AttendanceChange> {
+        if e.aggregate_type != "Attendance" {
+            return None;
+        }
+        let id: Uuid = e.aggregate_id.parse().ok()?;
+        let row = attendances::get(pool, id).await.ok().flatten()?;
+        let visible = self.scope.includes(&seen(&row));
+        let mentions_me = self
+            .agent
+            .is_some_and(|a| e.payload.to_string().contains(&a.to_string()));
+        let kind = if visible {
+            self.known.insert(id);
+            ChangeKind::Upsert
+        } else if self.known.remove(&id) || mentions_me {
+            ChangeKind::Remove
+        } else {
+            return None;
+        };
+        Some(AttendanceChange {
+            kind,
+            attendance: Some(Attendance(row)),
+            cursor: encode_cursor(e.checkpoint),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct AttendancesSubscription;
+
+#[Subscription]
+impl AttendancesSubscription {
+    /// My pending list changed: one attendance entered, moved or left it. After a reconnect, pass
+    /// the last cursor seen as `since`: the changes missed meanwhile come first, in order; when
+    /// they can no longer be replayed, one RESYNC change says to re-query.
+    async fn pending_attendances_changed(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = PendingChange>> {
+        let (agent, _, _) = auth::agent(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>().clone();
+        let mut rx = state.feed().subscribe();
+        let known: HashSet<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM attendances WHERE agent_id = $1 AND status = 'PENDING'",
+        )
+        .bind(agent)
+        .fetch_all(state.pool())
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .collect();
+        let backlog = backlog(&state, since.as_deref()).await;
+        Ok(async_stream::stream! {
+            let pool = state.pool().clone();
+            let mut tracker = PendingTracker { agent, known };
+            let mut last = None;
+            match backlog {
+                None => yield PendingChange { kind: ChangeKind::Resync, attendance: None,
+                    pending_count: pending_count(&pool, agent).await, cursor: encode_cursor(state.feed().head()) },
+                Some(events) => for e in events {
+                    last = Some(e.checkpoint);
+                    if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                },
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(FeedItem::Event(e)) => {
+                        if last.is_some_and(|l| e.checkpoint <= l) { continue; }
+                        if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => yield PendingChange { kind: ChangeKind::Resync, attendance: None,
+                        pending_count: pending_count(&pool, agent).await, cursor: encode_cursor(state.feed().head()) },
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    }
+
+    /// Any attendance assigned to me, or waiting in my services, changed. `since` as above.
+    async fn attendance_updated(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = AttendanceChange>> {
+        let actor = auth::actor(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>().clone();
+        let scope = visibility::scope(state.pool(), &actor).await.map_err(gql)?;
+        let mut rx = state.feed().subscribe();
+        let backlog = backlog(&state, since.as_deref()).await;
+        let agent = actor.agent_id();
+        Ok(async_stream::stream! {
+            let pool = state.pool().clone();
+            let mut tracker = VisibleTracker { scope, agent, known: HashSet::new() };
+            let mut last = None;
+            match backlog {
+                None => yield AttendanceChange { kind: ChangeKind::Resync, attendance: None, cursor: encode_cursor(state.feed().head()) },
+                Some(events) => for e in events {
+                    last = Some(e.checkpoint);
+                    if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                },
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(FeedItem::Event(e)) => {
+                        if last.is_some_and(|l| e.checkpoint <= l) { continue; }
+                        if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => yield AttendanceChange { kind: ChangeKind::Resync, attendance: None,
+                        cursor: encode_cursor(state.feed().head()) },
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    }
+
+    /// New messages of one attendance; `since` (a message id) first replays those after it.
+    async fn message_added(
+        &self,
+        ctx: &Context<'_>,
+        attendance_id: Uuid,
+        since: Option<Uuid>,
+    ) -> async_graphql::Result<impl Stream<Item = Message>> {
+        let actor: Actor = auth::actor(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>().clone();
+        visibility::require_visible(state.pool(), &actor, attendance_id)
+            .await
+            .map_err(gql)?;
+        let mut rx = state.feed().subscribe();
+        let mut missed = Vec::new();
+        if let Some(since) = since {
+            let from = attendances::message(state.pool(), since)
+                .await
+                .map_err(internal)?
+                .filter(|m| m.attendance_id == attendance_id);
+            let mut after = from.map(|m| (m.at, m.seq));
+            loop {
+                let (rows, _) = attendances::messages(state.pool(), attendance_id, 200, after)
+                    .await
+                    .map_err(internal)?;
+                let more = rows.len() > 200;
+                for m in rows.into_iter().take(200) {
+                    after = Some((m.at, m.seq));
+                    missed.push(m);
+                }
+                if !more {
+                    break;
+                }
+            }
+        }
+        Ok(async_stream::stream! {
+            let pool = state.pool().clone();
+            let mut delivered: HashSet<Uuid> = HashSet::new();
+            for m in missed {
+                delivered.insert(m.id);
+                yield Message(m);
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(FeedItem::Event(e)) => {
+                        if e.aggregate_type != "Attendance" || e.aggregate_id != attendance_id.to_string() { continue; }
+                        let Some(body) = e.payload.get(&e.event_type) else { continue };
+                        let Some(id) = body.get("message_id").and_then(|v| v.as_str()).and_then(|v| v.parse::<Uuid>().ok()) else { continue };
+                        if !delivered.insert(id) { continue; }
+                        if let Ok(Some(m)) = attendances::message(&pool, id).await { yield Message(m); }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    }
+
+    /// My counters changed (same permission as Query.counters).
+    async fn counters_changed(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = AgentCounters>> {
+        let (agent, role, _) = auth::agent(ctx)?;
+        let state = ctx.data_unchecked::<ApiState>().clone();
+        if role == domain::kinds::Role::Agent
+            && !commands::admin::settings::get(state.pool())
+                .await
+                .map_err(gql)?
+                .show_statistics
+        {
+            return Err(gql(commands::CommandError::forbidden(
+                "statistics are hidden from agents by the administrator",
+            )));
+        }
+        let mut rx = state.feed().subscribe();
+        Ok(async_stream::stream! {
+            let pool = state.pool().clone();
+            let mut last: Option<(chrono::NaiveDate, i32, i32, i32)> = None;
+            let mut tick = tokio::time::interval(COUNTERS_TICK);
+            loop {
+                let relevant = tokio::select! {
+                    item = rx.recv() => match item {
+                        Ok(FeedItem::Event(e)) => e.aggregate_type == "Attendance",
+                        Ok(_) => false,
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => break,
+                    },
+                    _ = tick.tick() => true,
+                };
+                if !relevant { continue; }
+                let Ok(zone) = projections::counters::read::agent_zone(&pool, agent).await else { continue };
+                let day = projections::counters::local_day(zone, state.clock().now());
+                let Ok(c) = projections::counters::read::for_agent(&pool, agent, day).await else { continue };
+                let counters: AgentCounters = c.into();
+                let key = (counters.day.0, counters.waiting, counters.in_progress, counters.today);
+                if last != Some(key) {
+                    last = Some(key);
+                    yield counters;
+                }
+            }
+        })
+    }
+}
