@@ -34,7 +34,7 @@ impl Projection for AttendancesProjection {
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         Box::pin(async move {
             let id: Uuid = event.aggregate_id.parse()?;
-            let ev: AttendanceEvent = serde_json::from_value(event.payload.clone())?;
+            let ev: AttendanceEvent = serde_json::from_value(crate::upcast::upcast(event)?)?;
             let current: Option<serde_json::Value> =
                 sqlx::query_scalar("SELECT state FROM attendances WHERE id = $1 FOR UPDATE")
                     .bind(id)
