@@ -27,7 +27,10 @@ fn signature(key: &[u8], id: Uuid, expires: i64) -> Vec<u8> {
 pub fn signed_url(api: &ApiState, id: Uuid) -> String {
     let settings = api.settings();
     let expires = (api.clock().now() + settings.file_url_ttl).timestamp();
-    format!("/attachments/{id}?expires={expires}&sig={}", hex::encode(signature(&settings.signing_key, id, expires)))
+    format!(
+        "/attachments/{id}?expires={expires}&sig={}",
+        hex::encode(signature(&settings.signing_key, id, expires))
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -47,8 +50,11 @@ pub async fn download(
     Query(q): Query<SignedQuery>,
 ) -> Response {
     let api = app.api();
-    let Ok(sig) = hex::decode(&q.sig) else { return refused() };
-    let mut mac = HmacSha256::new_from_slice(&api.settings().signing_key).expect("hmac accepts any key");
+    let Ok(sig) = hex::decode(&q.sig) else {
+        return refused();
+    };
+    let mut mac =
+        HmacSha256::new_from_slice(&api.settings().signing_key).expect("hmac accepts any key");
     mac.update(format!("{PURPOSE}|{id}|{}", q.expires).as_bytes());
     // verify_slice compares in constant time.
     if mac.verify_slice(&sig).is_err() || q.expires <= api.clock().now().timestamp() {
@@ -64,8 +70,15 @@ pub async fn download(
     };
     // Only recognised images render inline; anything else downloads, so an uploaded page can
     // never run in the panel's origin.
-    let disposition = if domain::chat::is_inline_image(&file.content_type) { "inline" } else { "attachment" };
-    let disposition = format!("{disposition}; filename*=UTF-8''{}", percent_encode(&file.file_name));
+    let disposition = if domain::chat::is_inline_image(&file.content_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let disposition = format!(
+        "{disposition}; filename*=UTF-8''{}",
+        percent_encode(&file.file_name)
+    );
     let mut response = file.data.into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&file.content_type) {
@@ -74,9 +87,15 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     // Private and short: the URL must stop working on deletion, so caches must not outlive it.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
     response
 }
 
@@ -84,7 +103,9 @@ pub async fn download(
 fn percent_encode(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

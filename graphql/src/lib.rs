@@ -11,6 +11,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod auth;
+pub mod attachments;
 pub mod error;
 pub mod feed;
 pub mod files;

@@ -45,6 +45,7 @@ pub fn router(schema: AppSchema, api: ApiState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
         .route("/files/{sha256}", get(crate::files::download))
+        .route("/attachments/{id}", get(crate::attachments::download))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_MULTIPART_BODY))
         .with_state(AppState { schema, api })
 }

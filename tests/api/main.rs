@@ -3,6 +3,7 @@
 mod admin;
 mod attendances;
 mod audit;
+mod chat;
 mod contacts;
 mod crash;
 mod counters;

@@ -13,14 +13,20 @@ use crate::CommandContext;
 /// Deleting it again changes nothing.
 pub async fn delete_message(pool: &PgPool, ctx: &CommandContext, id: Uuid) -> CommandResult<()> {
     let me = caller(ctx)?;
-    let message = read::get(pool, me, id).await?.ok_or_else(|| CommandError::not_found("chat message"))?;
+    let message = read::get(pool, me, id)
+        .await?
+        .ok_or_else(|| CommandError::not_found("chat message"))?;
     if message.from_agent_id != me {
-        return Err(CommandError::forbidden("only the sender may delete a message"));
+        return Err(CommandError::forbidden(
+            "only the sender may delete a message",
+        ));
     }
-    sqlx::query("UPDATE agent_chat_messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
-        .bind(id)
-        .bind(ctx.now)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE agent_chat_messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .bind(ctx.now)
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -31,5 +31,7 @@ impl From<ChatError> for CommandError {
 
 /// The calling agent, or FORBIDDEN for integrations and the system.
 fn caller(ctx: &crate::CommandContext) -> Result<uuid::Uuid, CommandError> {
-    ctx.actor.agent_id().ok_or_else(|| CommandError::forbidden("the chat is between agents"))
+    ctx.actor
+        .agent_id()
+        .ok_or_else(|| CommandError::forbidden("the chat is between agents"))
 }

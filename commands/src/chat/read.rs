@@ -56,7 +56,10 @@ struct MessageRecord {
 const COLUMNS: &str = "id, from_agent_id, to_agent_id, text, at, read_at, deleted_at";
 
 /// Attaches each message's files (one query for the whole page).
-async fn with_attachments(pool: &PgPool, records: Vec<MessageRecord>) -> sqlx::Result<Vec<ChatMessageRow>> {
+async fn with_attachments(
+    pool: &PgPool,
+    records: Vec<MessageRecord>,
+) -> sqlx::Result<Vec<ChatMessageRow>> {
     let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
     let mut files: HashMap<Uuid, Vec<ChatAttachmentRow>> = HashMap::new();
     if !ids.is_empty() {
@@ -89,17 +92,22 @@ async fn with_attachments(pool: &PgPool, records: Vec<MessageRecord>) -> sqlx::R
 /// A message by id, deleted or not, whoever it is between: for the server's own use (the
 /// notification listener). Never hand it to a caller without checking they are part of it.
 pub async fn get_unscoped(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<ChatMessageRow>> {
-    let record: Option<MessageRecord> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM agent_chat_messages WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(with_attachments(pool, record.into_iter().collect()).await?.pop())
+    let record: Option<MessageRecord> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM agent_chat_messages WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(with_attachments(pool, record.into_iter().collect())
+        .await?
+        .pop())
 }
 
 /// A message `me` sent or received (deleted ones too), or None.
 pub async fn get(pool: &PgPool, me: Uuid, id: Uuid) -> sqlx::Result<Option<ChatMessageRow>> {
-    Ok(get_unscoped(pool, id).await?.filter(|m| m.from_agent_id == me || m.to_agent_id == me))
+    Ok(get_unscoped(pool, id)
+        .await?
+        .filter(|m| m.from_agent_id == me || m.to_agent_id == me))
 }
 
 /// One page of the conversation between `me` and `other`, newest first, older than `before`;
@@ -164,8 +172,16 @@ pub async fn chats(pool: &PgPool, me: Uuid) -> sqlx::Result<Vec<ChatSummary>> {
         .await?
         .into_iter()
         .map(|m| {
-            let with = if m.from_agent_id == me { m.to_agent_id } else { m.from_agent_id };
-            ChatSummary { with_agent_id: with, unread_count: unread.get(&with).copied().unwrap_or(0), last_message: m }
+            let with = if m.from_agent_id == me {
+                m.to_agent_id
+            } else {
+                m.from_agent_id
+            };
+            ChatSummary {
+                with_agent_id: with,
+                unread_count: unread.get(&with).copied().unwrap_or(0),
+                last_message: m,
+            }
         })
         .collect();
     out.sort_by_key(|c| std::cmp::Reverse((c.last_message.at, c.last_message.id)));
@@ -173,7 +189,12 @@ pub async fn chats(pool: &PgPool, me: Uuid) -> sqlx::Result<Vec<ChatSummary>> {
 }
 
 /// Messages to `me` after `since`, oldest first, at most `limit`: what a subscriber missed.
-pub async fn received_after(pool: &PgPool, me: Uuid, since: MessageKey, limit: i64) -> sqlx::Result<Vec<ChatMessageRow>> {
+pub async fn received_after(
+    pool: &PgPool,
+    me: Uuid,
+    since: MessageKey,
+    limit: i64,
+) -> sqlx::Result<Vec<ChatMessageRow>> {
     let records: Vec<MessageRecord> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM agent_chat_messages \
          WHERE to_agent_id = $1 AND (at, id) > ($2, $3) AND deleted_at IS NULL \
@@ -198,7 +219,10 @@ pub struct AttachmentDownload {
 }
 
 /// The bytes of an attachment by id, or None.
-pub async fn attachment_download(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<AttachmentDownload>> {
+pub async fn attachment_download(
+    pool: &PgPool,
+    id: Uuid,
+) -> sqlx::Result<Option<AttachmentDownload>> {
     sqlx::query_as(
         "SELECT a.content_type, a.file_name, b.data, m.deleted_at IS NOT NULL AS message_deleted \
          FROM agent_chat_attachments a \

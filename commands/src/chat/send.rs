@@ -36,13 +36,18 @@ pub struct AttachmentLimits {
 
 impl Default for AttachmentLimits {
     fn default() -> Self {
-        Self { max_files: chat::MAX_ATTACHMENTS, max_bytes: chat::ATTACHMENT_MAX_BYTES }
+        Self {
+            max_files: chat::MAX_ATTACHMENTS,
+            max_bytes: chat::ATTACHMENT_MAX_BYTES,
+        }
     }
 }
 
 async fn recipient(pool: &PgPool, id: Uuid) -> sqlx::Result<Recipient> {
-    let active: Option<bool> =
-        sqlx::query_scalar("SELECT active FROM agents WHERE id = $1").bind(id).fetch_optional(pool).await?;
+    let active: Option<bool> = sqlx::query_scalar("SELECT active FROM agents WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     Ok(match active {
         None => Recipient::Unknown,
         Some(false) => Recipient::Inactive,
@@ -64,7 +69,11 @@ pub async fn send_message(
     }
     let text = chat::parse_text(input.text.as_deref()).map_err(chat::ChatError::from)?;
     chat::check_not_empty(&text, input.attachments.len())?;
-    chat::check_recipient(from, input.to_agent_id, recipient(pool, input.to_agent_id).await?)?;
+    chat::check_recipient(
+        from,
+        input.to_agent_id,
+        recipient(pool, input.to_agent_id).await?,
+    )?;
 
     let mut files = Vec::with_capacity(input.attachments.len());
     for a in &input.attachments {
@@ -99,5 +108,7 @@ pub async fn send_message(
     }
     tx.commit().await?;
     tracing::debug!(message = %id, %from, to = %input.to_agent_id, files = files.len(), "agent chat message sent");
-    read::get(pool, from, id).await?.ok_or_else(|| CommandError::Internal(anyhow::anyhow!("chat message {id} vanished")))
+    read::get(pool, from, id)
+        .await?
+        .ok_or_else(|| CommandError::Internal(anyhow::anyhow!("chat message {id} vanished")))
 }

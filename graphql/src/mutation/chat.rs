@@ -31,18 +31,29 @@ impl ChatMutation {
         auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let settings = state.settings();
-        let limits = AttachmentLimits { max_files: settings.max_files, max_bytes: settings.max_attachment_bytes };
+        let limits = AttachmentLimits {
+            max_files: settings.max_files,
+            max_bytes: settings.max_attachment_bytes,
+        };
         let uploads = attachments.unwrap_or_default();
         // Count first: reading eleven 20 MiB files to refuse them would be wasted work.
-        domain::chat::check_attachment_count(uploads.len(), limits.max_files).map_err(|e| gql(CommandError::from(e)))?;
+        domain::chat::check_attachment_count(uploads.len(), limits.max_files)
+            .map_err(|e| gql(CommandError::from(e)))?;
         let mut files = Vec::with_capacity(uploads.len());
         for (i, upload) in uploads.iter().enumerate() {
-            let (file_name, bytes) = read_limited(ctx, upload, &format!("attachments.{i}"), limits.max_bytes)?;
+            let (file_name, bytes) =
+                read_limited(ctx, upload, &format!("attachments.{i}"), limits.max_bytes)?;
             files.push(NewAttachment { file_name, bytes });
         }
         let c = command_context(ctx, actor);
-        let input = NewChatMessage { to_agent_id, text, attachments: files };
-        let row = send::send_message(state.pool(), &c, input, limits).await.gql()?;
+        let input = NewChatMessage {
+            to_agent_id,
+            text,
+            attachments: files,
+        };
+        let row = send::send_message(state.pool(), &c, input, limits)
+            .await
+            .gql()?;
         Ok(row.into())
     }
 
@@ -51,7 +62,9 @@ impl ChatMutation {
         let actor = auth::actor(ctx)?;
         auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
-        let n = mark_read::mark_read(state.pool(), &command_context(ctx, actor), with_agent_id).await.gql()?;
+        let n = mark_read::mark_read(state.pool(), &command_context(ctx, actor), with_agent_id)
+            .await
+            .gql()?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
@@ -61,7 +74,9 @@ impl ChatMutation {
         let actor = auth::actor(ctx)?;
         auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
-        delete::delete_message(state.pool(), &command_context(ctx, actor), id).await.gql()?;
+        delete::delete_message(state.pool(), &command_context(ctx, actor), id)
+            .await
+            .gql()?;
         Ok(true)
     }
 }

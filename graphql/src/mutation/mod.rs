@@ -4,4 +4,5 @@ pub mod admin;
 pub mod agents;
 pub mod attendances;
 pub mod auth;
+pub mod chat;
 pub mod contacts;

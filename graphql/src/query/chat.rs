@@ -36,9 +36,16 @@ impl ChatQuery {
         let (me, _, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let first = page_size(first.unwrap_or(50))?;
-        let before: Option<MessageKey> = before.as_deref().map(|c| decode_cursor("before", c)).transpose()?;
-        let rows = read::conversation(state.pool(), me, with_agent_id, before, first + 1).await.map_err(internal)?;
-        let total = read::conversation_count(state.pool(), me, with_agent_id).await.map_err(internal)?;
+        let before: Option<MessageKey> = before
+            .as_deref()
+            .map(|c| decode_cursor("before", c))
+            .transpose()?;
+        let rows = read::conversation(state.pool(), me, with_agent_id, before, first + 1)
+            .await
+            .map_err(internal)?;
+        let total = read::conversation_count(state.pool(), me, with_agent_id)
+            .await
+            .map_err(internal)?;
         let rows = rows
             .into_iter()
             .map(|row| {
@@ -46,6 +53,11 @@ impl ChatQuery {
                 (m.cursor(), m)
             })
             .collect();
-        Ok(AgentChatMessageConnection::from_rows(rows, first, before.is_some(), total))
+        Ok(AgentChatMessageConnection::from_rows(
+            rows,
+            first,
+            before.is_some(),
+            total,
+        ))
     }
 }

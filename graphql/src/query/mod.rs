@@ -3,6 +3,7 @@
 pub mod attendances;
 pub mod audit;
 pub mod catalogue;
+pub mod chat;
 pub mod contacts;
 pub mod counters;
 pub mod me;

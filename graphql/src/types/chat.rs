@@ -1,10 +1,10 @@
 //! Chat between agents as the contract shows it: `AgentChat`, `AgentChatMessage` and its
-//! connection, and `Attachment` (a file with a signed, expiring URL — usable by any message
-//! type that carries files).
+//! connection. Files are the contract's one `Attachment` type ([`crate::types::attendance`]),
+//! signed by [`crate::attachments`].
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
 use commands::chat::read::{ChatAttachmentRow, ChatMessageRow, ChatSummary, MessageKey};
 use commands::CommandError;
@@ -13,34 +13,26 @@ use uuid::Uuid;
 use crate::error::{gql, ApiResult};
 use crate::state::ApiState;
 use crate::types::agent::AgentSummary;
+use crate::types::attendance::Attachment;
 use crate::types::connection::{connection, encode_cursor};
 
-/// A file: its URL is signed and expiring, loadable without a header.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct Attachment {
-    pub id: Uuid,
-    pub file_name: String,
-    pub content_type: String,
-    pub size: i32,
-    /// Signed, expiring; loadable without a header.
-    pub url: String,
-}
-
-impl Attachment {
-    /// A chat attachment, with a URL that also stops working when its message is deleted.
-    pub fn of_chat(state: &ApiState, row: &ChatAttachmentRow) -> Self {
-        Self {
-            id: row.id,
-            file_name: row.file_name.clone(),
-            content_type: row.content_type.clone(),
-            size: i32::try_from(row.size).unwrap_or(i32::MAX),
-            url: crate::attachments::signed_url(state, row.id),
-        }
+/// A chat attachment as the contract's `Attachment`, with a URL that also stops working when
+/// its message is deleted.
+fn attachment(state: &ApiState, row: &ChatAttachmentRow) -> Attachment {
+    Attachment {
+        id: row.id,
+        file_name: row.file_name.clone(),
+        content_type: row.content_type.clone(),
+        size: u64::try_from(row.size).unwrap_or(0),
+        sha256: Some(row.sha256.clone()),
+        signed_url: Some(crate::attachments::signed_url(state, row.id)),
     }
 }
 
 async fn agent(ctx: &Context<'_>, id: Uuid) -> ApiResult<AgentSummary> {
-    AgentSummary::load(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("agent")))
+    AgentSummary::load(ctx, id)
+        .await?
+        .ok_or_else(|| gql(CommandError::not_found("agent")))
 }
 
 /// One chat message (shared cheaply between the subscribers it is broadcast to).
@@ -77,7 +69,11 @@ impl AgentChatMessage {
     }
     async fn attachments(&self, ctx: &Context<'_>) -> Vec<Attachment> {
         let state = ctx.data_unchecked::<ApiState>();
-        self.0.attachments.iter().map(|a| Attachment::of_chat(state, a)).collect()
+        self.0
+            .attachments
+            .iter()
+            .map(|a| attachment(state, a))
+            .collect()
     }
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
@@ -88,7 +84,11 @@ impl AgentChatMessage {
     }
 }
 
-connection!(AgentChatMessageConnection, AgentChatMessageEdge, AgentChatMessage);
+connection!(
+    AgentChatMessageConnection,
+    AgentChatMessageEdge,
+    AgentChatMessage
+);
 
 /// One conversation of mine.
 pub struct AgentChat(pub ChatSummary);
