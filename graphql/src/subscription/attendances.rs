@@ -61,10 +61,61 @@ async fn backlog(state: &ApiState, since: Option<&str>) -> Option<Vec<Arc<Stored
     }
 }
 
+/// (status, assigned agent) of an attendance.
+type Facts = (domain::kinds::AttendanceStatus, Option<Uuid>);
+
+/// Each attendance's state just before and just after an event, folded with the domain's own
+/// `apply` (cached per subscriber, so each stream is loaded once), so that a change is judged by
+/// what the event did, not by where the attendance stands when the change is sent.
+#[derive(Default)]
+struct Folded(std::collections::HashMap<Uuid, (domain::attendance::Attendance, i64)>);
+
+impl Folded {
+    async fn around(
+        &mut self,
+        pool: &PgPool,
+        id: Uuid,
+        e: &StoredEvent,
+    ) -> Option<(Option<Facts>, Option<Facts>)> {
+        use cqrs_es::Aggregate;
+        let facts = |a: &domain::attendance::Attendance| a.state().map(|s| (s.status, s.agent_id));
+        let cached = self
+            .0
+            .get(&id)
+            .filter(|(_, seq)| *seq == e.sequence - 1)
+            .map(|(a, _)| a.clone());
+        let mut state = match cached {
+            Some(a) => a,
+            None => {
+                let mut a = domain::attendance::Attendance::default();
+                let rows: Vec<(String, String, serde_json::Value)> = sqlx::query_as(
+                    "SELECT event_type, event_version, payload FROM events
+                      WHERE aggregate_type = 'Attendance' AND aggregate_id = $1 AND sequence < $2 ORDER BY sequence",
+                )
+                .bind(&e.aggregate_id)
+                .bind(e.sequence)
+                .fetch_all(pool)
+                .await
+                .ok()?;
+                for (t, v, p) in rows {
+                    a.apply(serde_json::from_value(domain::upcasting::upcast(&t, &v, p)).ok()?);
+                }
+                a
+            }
+        };
+        let before = facts(&state);
+        let event = serde_json::from_value(projections::upcast::upcast(e).ok()?).ok()?;
+        state.apply(event);
+        let after = facts(&state);
+        self.0.insert(id, (state, e.sequence));
+        Some((before, after))
+    }
+}
+
 /// Tracks one subscriber's pending list.
 struct PendingTracker {
     agent: Uuid,
-    known: HashSet<Uuid>,
+    folded: Folded,
 }
 
 impl PendingTracker {
@@ -73,18 +124,18 @@ impl PendingTracker {
             return None;
         }
         let id: Uuid = e.aggregate_id.parse().ok()?;
-        let row = attendances::get(pool, id).await.ok().flatten()?;
-        let mine = row.agent_id == Some(self.agent)
-            && row.status == domain::kinds::AttendanceStatus::Pending;
-        let mentions_me = e.payload.to_string().contains(&self.agent.to_string());
-        let kind = if mine {
-            self.known.insert(id);
+        let (before, after) = self.folded.around(pool, id, e).await?;
+        let mine = |f: Option<Facts>| {
+            f == Some((domain::kinds::AttendanceStatus::Pending, Some(self.agent)))
+        };
+        let kind = if mine(after) {
             ChangeKind::Upsert
-        } else if self.known.remove(&id) || mentions_me {
+        } else if mine(before) {
             ChangeKind::Remove
         } else {
             return None;
         };
+        let row = attendances::get(pool, id).await.ok().flatten()?;
         Some(PendingChange {
             kind,
             attendance: Some(Attendance(row)),
@@ -97,8 +148,7 @@ impl PendingTracker {
 /// Tracks what one subscriber may see.
 struct VisibleTracker {
     scope: Scope,
-    agent: Option<Uuid>,
-    known: HashSet<Uuid>,
+    folded: Folded,
 }
 
 impl VisibleTracker {
@@ -107,15 +157,20 @@ impl VisibleTracker {
             return None;
         }
         let id: Uuid = e.aggregate_id.parse().ok()?;
+        let (before, after) = self.folded.around(pool, id, e).await?;
         let row = attendances::get(pool, id).await.ok().flatten()?;
-        let visible = self.scope.includes(&seen(&row));
-        let mentions_me = self
-            .agent
-            .is_some_and(|a| e.payload.to_string().contains(&a.to_string()));
-        let kind = if visible {
-            self.known.insert(id);
+        let visible = |f: Option<Facts>| {
+            f.is_some_and(|(status, agent_id)| {
+                self.scope.includes(&Seen {
+                    status,
+                    agent_id,
+                    ..seen(&row)
+                })
+            })
+        };
+        let kind = if visible(after) {
             ChangeKind::Upsert
-        } else if self.known.remove(&id) || mentions_me {
+        } else if visible(before) {
             ChangeKind::Remove
         } else {
             return None;
@@ -144,19 +199,10 @@ impl AttendancesSubscription {
         let (agent, _, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>().clone();
         let mut rx = state.feed().subscribe();
-        let known: HashSet<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM attendances WHERE agent_id = $1 AND status = 'PENDING'",
-        )
-        .bind(agent)
-        .fetch_all(state.pool())
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .collect();
         let backlog = backlog(&state, since.as_deref()).await;
         Ok(async_stream::stream! {
             let pool = state.pool().clone();
-            let mut tracker = PendingTracker { agent, known };
+            let mut tracker = PendingTracker { agent, folded: Folded::default() };
             let mut last = None;
             match backlog {
                 None => yield PendingChange { kind: ChangeKind::Resync, attendance: None,
@@ -192,10 +238,9 @@ impl AttendancesSubscription {
         let scope = visibility::scope(state.pool(), &actor).await.map_err(gql)?;
         let mut rx = state.feed().subscribe();
         let backlog = backlog(&state, since.as_deref()).await;
-        let agent = actor.agent_id();
         Ok(async_stream::stream! {
             let pool = state.pool().clone();
-            let mut tracker = VisibleTracker { scope, agent, known: HashSet::new() };
+            let mut tracker = VisibleTracker { scope, folded: Folded::default() };
             let mut last = None;
             match backlog {
                 None => yield AttendanceChange { kind: ChangeKind::Resync, attendance: None, cursor: encode_cursor(state.feed().head()) },
