@@ -256,3 +256,46 @@ async fn an_event_committed_late_is_not_skipped() {
         .unwrap();
     assert_eq!(seen, 2);
 }
+
+#[tokio::test]
+async fn an_attendance_as_of_an_instant_shows_its_state_then() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (_, agent) = app.agent_in(service).await;
+    let c = contact(&app, &agent, account, "Cliente").await;
+    let d = app
+        .ok(
+            Some(&agent),
+            "mutation($i: OpenOutboundAttendanceInput!) { openOutboundAttendance(input: $i) { id } }",
+            json!({"i": {"accountId": account, "contactId": c, "channel": "WHATSAPP", "destinationType": "SERVICE",
+                         "serviceId": service, "message": {"text": "Olá"}}}),
+        )
+        .await;
+    let id = d["openOutboundAttendance"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.clock.advance(Duration::minutes(10));
+    let in_progress_at = app.clock.now();
+    app.clock.advance(Duration::minutes(10));
+    app.ok(
+        Some(&agent),
+        "mutation($id: UUID!) { markPending(attendanceId: $id) { id } }",
+        json!({"id": id}),
+    )
+    .await;
+    let q = "query($id: UUID!, $at: DateTime!) { attendanceAsOf(id: $id, at: $at) { status } }";
+    let then = app
+        .ok(Some(&admin), q, json!({"id": id, "at": in_progress_at}))
+        .await;
+    assert_eq!(then["attendanceAsOf"]["status"], "IN_PROGRESS");
+    let now = app
+        .ok(Some(&admin), q, json!({"id": id, "at": app.clock.now()}))
+        .await;
+    assert_eq!(now["attendanceAsOf"]["status"], "PENDING");
+    let denied = app
+        .graphql(Some(&agent), q, json!({"id": id, "at": in_progress_at}))
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN");
+}

@@ -5,13 +5,16 @@ use async_graphql::{Context, Json, Object};
 use chrono::{DateTime, Utc};
 use commands::contacts::references;
 use commands::{Actor, CommandError};
+use domain::attendance::Attendance as DomainAttendance;
 use domain::contact::Contact as DomainContact;
+use projections::attendances::read::AttendanceRow;
 use projections::audit;
 use uuid::Uuid;
 
 use crate::auth;
 use crate::error::{gql, internal, ApiResult, IntoGql};
 use crate::state::ApiState;
+use crate::types::attendance::Attendance;
 use crate::types::audit::{AggregateType, RecordedEvent, RecordedEventConnection};
 use crate::types::connection::{decode_cursor, encode_cursor, page_size};
 use crate::types::contact::Contact;
@@ -107,6 +110,48 @@ impl AuditQuery {
             after_seq > 0,
             total,
         ))
+    }
+
+    /// Audit (SUPERVISOR, ADMIN): the attendance as it stood at that instant, rebuilt from its
+    /// events (an addition to the contract). Its `messages` are those of today's read model.
+    async fn attendance_as_of(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> ApiResult<Option<Attendance>> {
+        let actor = auth::supervisor(ctx)?;
+        require_stream_visible(ctx, &actor, AggregateType::Attendance, id).await?;
+        let pool = ctx.data_unchecked::<ApiState>().pool();
+        let folded = audit::as_of::<DomainAttendance>(pool, &id.to_string(), at)
+            .await
+            .map_err(internal)?;
+        Ok(folded
+            .and_then(|a| a.state().cloned().map(|s| (a.version(), s)))
+            .map(|(version, s)| {
+                Attendance(AttendanceRow {
+                    id: s.id,
+                    version: i64::try_from(version).unwrap_or(i64::MAX),
+                    protocol: s.protocol,
+                    account_id: s.account_id,
+                    contact_id: s.contact_id,
+                    channel: s.channel,
+                    direction: s.direction,
+                    status: s.status,
+                    destination_type: s.destination_type,
+                    service_id: s.service_id,
+                    flow_id: s.flow_id,
+                    agent_id: s.agent_id,
+                    opened_by: s.opened_by,
+                    opened_at: s.opened_at,
+                    last_interaction_at: s.last_interaction_at,
+                    last_inbound_at: s.last_inbound_at,
+                    last_message_preview: s.last_message_preview,
+                    finalized_at: s.finalized_at,
+                    finalize_reason: s.finalize_reason,
+                    survey_requested: s.survey_requested,
+                })
+            }))
     }
 
     /// Audit (SUPERVISOR, ADMIN): the contact as it stood at that instant, rebuilt from its events.
