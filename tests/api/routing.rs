@@ -380,3 +380,23 @@ async fn a_rebuild_of_the_routing_model_matches_it_and_never_parks_a_rescued_att
         ("IN_PROGRESS".to_string(), Some(agent))
     );
 }
+
+#[tokio::test]
+async fn an_assignment_that_raced_the_agents_logout_is_parked_too() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (agent, email) = agent_with_limit(&app, service, 2).await;
+    let token = app.login(&email).await;
+    app.ok(Some(&token), "mutation { logout }", json!({})).await;
+    let a = open_waiting(&app, account, service, Uuid::new_v4()).await;
+    wait_for_place(&app, a, "WAITING", None).await;
+
+    // A router that read the agent as ONLINE just before the logout was applied.
+    let ctx = CommandContext::system(app.clock.now());
+    commands::attendances::assign::assign(app.state.commands(), &ctx, a, agent)
+        .await
+        .unwrap();
+
+    wait_for_place(&app, a, "PENDING", Some(agent)).await;
+}

@@ -179,10 +179,12 @@ async fn after_move(
     .bind(m.at)
     .execute(&mut *tx)
     .await?;
-    // An attendance can reach an agent whose last session has just ended (a router that read the
-    // agents read model before the logout, a transfer to someone offline). Parking it keeps the
-    // rule "nothing stays IN_PROGRESS with an offline agent" without a window of loss.
-    if m.to.status == AttendanceStatus::InProgress {
+    // The router can assign to an agent whose last session has just ended (it read the agents
+    // read model before the logout was applied). The logout's own to-do list was written before
+    // this assignment, so park it here: the log order decides, and nothing is left IN_PROGRESS
+    // with someone who is gone. People's choices (a transfer to someone not logged in yet) are
+    // left as they were made.
+    if m.to.status == AttendanceStatus::InProgress && stored.event_type == "AttendanceAssigned" {
         sqlx::query(
             "INSERT INTO routing_park_todo (attendance_id, agent_id, caused_by, created_at)
              SELECT $1, $2, $3, $4 FROM routing_agents WHERE agent_id = $2 AND NOT online
