@@ -517,3 +517,19 @@ async fn a_message_sent_on_one_instance_reaches_a_subscriber_on_another() {
     assert_eq!(got["id"], sent["id"]);
     assert_eq!(got["text"], "across instances");
 }
+
+#[tokio::test]
+async fn a_file_over_20_mib_exceeds_the_limit() {
+    let app = spawn_app().await;
+    let Agents { a, b, .. } = three_agents(&app).await;
+    let big = vec![0u8; domain::chat::ATTACHMENT_MAX_BYTES + 1];
+    let res = send_files(
+        &app,
+        &a.1,
+        b.0,
+        Some("big"),
+        &[("big.bin", "application/octet-stream", &big)],
+    )
+    .await;
+    assert_eq!(error_code(&res), "LIMIT_EXCEEDED", "{res:#}");
+}
