@@ -547,3 +547,100 @@ async fn pages_larger_than_200_are_refused() {
         .await;
     assert_eq!(error_code(&v), "LIMIT_EXCEEDED");
 }
+
+#[tokio::test]
+async fn a_flow_hands_off_to_a_service_and_a_supervisor_transfers_it_to_an_agent() {
+    let w = world().await;
+    let v = w
+        .app
+        .graphql(
+            Some(&w.gateway),
+            "mutation($i: InboundMessageInput!) { receiveInboundMessage(input: $i) { id status destinationType flowId } }",
+            json!({"i": {"accountId": w.account, "channel": "EMAIL", "from": "maria@example.com", "text": "Olá", "flowId": "triage"}}),
+        )
+        .await;
+    let a = &v["data"]["receiveInboundMessage"];
+    assert_eq!(a["status"], "IN_FLOW", "{v:#}");
+    assert_eq!(a["flowId"], "triage");
+    let id = uuid(&a["id"]);
+    let again = w
+        .app
+        .ok(
+            Some(&w.gateway),
+            "mutation($i: InboundMessageInput!) { receiveInboundMessage(input: $i) { id contact { name } } }",
+            json!({"i": {"accountId": w.account, "channel": "EMAIL", "from": "maria@example.com", "text": "Alô?"}}),
+        )
+        .await;
+    assert_eq!(
+        uuid(&again["receiveInboundMessage"]["id"]),
+        id,
+        "one contact per e-mail identity"
+    );
+    let v = w
+        .app
+        .ok(
+            Some(&w.gateway),
+            "mutation($id: UUID!, $s: UUID!) { handOffToService(attendanceId: $id, serviceId: $s) { status service { id } } }",
+            json!({"id": id, "s": w.service}),
+        )
+        .await;
+    assert_eq!(v["handOffToService"]["status"], "WAITING");
+    // Not logged in yet, so the router cannot give it the waiting attendance first.
+    let email = format!("agent-{}@example.com", Uuid::new_v4().simple());
+    let agent = w
+        .app
+        .register_agent(&email, Role::Agent, vec![w.service])
+        .await;
+    let v = w
+        .app
+        .ok(
+            Some(&w.admin),
+            "mutation($id: UUID!, $to: UUID!) { transferAttendance(attendanceId: $id, toAgentId: $to) { status agent { id } } }",
+            json!({"id": id, "to": agent}),
+        )
+        .await;
+    assert_eq!(v["transferAttendance"]["status"], "IN_PROGRESS");
+    assert_eq!(uuid(&v["transferAttendance"]["agent"]["id"]), agent);
+    let both = w
+        .app
+        .graphql(
+            Some(&w.admin),
+            "mutation($id: UUID!, $to: UUID!) { transferAttendance(attendanceId: $id, toAgentId: $to, toServiceId: $to) { id } }",
+            json!({"id": id, "to": agent}),
+        )
+        .await;
+    assert_eq!(error_code(&both), "VALIDATION");
+    let token = w.app.login(&email).await;
+    let mine = w
+        .app
+        .ok(
+            Some(&token),
+            "{ myAttendances { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(uuid(&mine["myAttendances"]["nodes"][0]["id"]), id);
+}
+
+#[tokio::test]
+async fn a_repeated_message_idempotency_key_sends_once() {
+    let w = world().await;
+    let (_, _, token) = w.agent().await;
+    let ana = w.contact(&token, "Ana", "11987654321").await;
+    let a = w.taken(&token, ana).await;
+    let send = "mutation($id: UUID!) { sendMessage(attendanceId: $id, input: {text: \"Tudo certo?\"}, idempotencyKey: \"m-1\") {
+        id author text agent { id } } }";
+    let first = w.app.ok(Some(&token), send, json!({"id": a})).await;
+    let again = w.app.ok(Some(&token), send, json!({"id": a})).await;
+    assert_eq!(first["sendMessage"]["id"], again["sendMessage"]["id"]);
+    assert_eq!(first["sendMessage"]["text"], "Tudo certo?");
+    let data = w
+        .app
+        .ok(Some(&token), "query($id: UUID!) { attendance(id: $id) { messages { totalCount } lastMessagePreview } }", json!({"id": a}))
+        .await;
+    assert_eq!(
+        data["attendance"]["messages"]["totalCount"], 2,
+        "the opening message and one more"
+    );
+    assert_eq!(data["attendance"]["lastMessagePreview"], "Tudo certo?");
+}

@@ -299,3 +299,54 @@ async fn an_attendance_as_of_an_instant_shows_its_state_then() {
         .await;
     assert_eq!(error_code(&denied), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn analytics_views_describe_each_attendance_and_presence() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (agent_id, agent) = app.agent_in(service).await;
+    let c = contact(&app, &agent, account, "Cliente").await;
+    let d = app
+        .ok(
+            Some(&agent),
+            "mutation($i: OpenOutboundAttendanceInput!) { openOutboundAttendance(input: $i) { id } }",
+            json!({"i": {"accountId": account, "contactId": c, "channel": "WHATSAPP", "destinationType": "SERVICE",
+                         "serviceId": service, "message": {"text": "Olá"}}}),
+        )
+        .await;
+    let id: Uuid = d["openOutboundAttendance"]["id"].as_str().unwrap().parse().unwrap();
+    app.ok(Some(&agent), "mutation($id: UUID!) { markPending(attendanceId: $id) { id } }", json!({"id": id})).await;
+    app.clock.advance(Duration::minutes(10));
+    app.ok(Some(&agent), "mutation($id: UUID!) { rescueAttendance(attendanceId: $id) { id } }", json!({"id": id})).await;
+    app.ok(Some(&agent), "mutation($ids: [UUID!]!) { finalizeAttendances(attendanceIds: $ids) { succeeded } }", json!({"ids": [id]}))
+        .await;
+    let (agent_col, assigned, replied, pending, bulk, survey): (Option<Uuid>, bool, bool, i64, bool, bool) = sqlx::query_as(
+        "SELECT agent_id, first_assigned_at = opened_at, first_agent_reply_at IS NOT NULL, pending_seconds,
+                finalized_in_bulk, survey_requested
+           FROM analytics.attendances WHERE attendance_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(agent_col, Some(agent_id));
+    assert!(assigned && replied);
+    assert_eq!(pending, 600);
+    assert!(bulk);
+    assert!(!survey);
+    let (n, finalized): (i64, i64) =
+        sqlx::query_as("SELECT attendances, finalized FROM analytics.daily_agent_figures WHERE agent_id = $1")
+            .bind(agent_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!((n, finalized), (1, 1));
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM analytics.agent_presence_intervals WHERE agent_id = $1 AND ended_at IS NULL")
+            .bind(agent_id)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(kinds, vec!["LOGGED_IN".to_string()]);
+}
