@@ -76,7 +76,7 @@ async fn connected_is_true_on_every_instance_while_a_socket_is_open_and_presence
         json!({}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
 
     let q = "query { me { connected } }";
     assert_eq!(
@@ -200,7 +200,7 @@ async fn an_agent_receives_its_own_pending_changes_across_instances_and_not_anot
     ws::subscribe(&mut alice_ws, "p", PENDING_SUB, json!({})).await;
     let mut bob_ws = ws::authorised(second.address, &bob).await;
     ws::subscribe(&mut bob_ws, "p", PENDING_SUB, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
 
     app.ok(
         Some(&alice),
@@ -228,7 +228,7 @@ async fn a_reconnecting_agent_first_receives_every_change_it_missed_in_order() {
     let attendance = taken(&app, &alice, account, service, "11987650002").await;
     let mut s = ws::authorised(app.address, &alice).await;
     ws::subscribe(&mut s, "p", PENDING_SUB, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     app.ok(
         Some(&alice),
         "mutation($id: UUID!) { markPending(attendanceId: $id) { status } }",
@@ -280,15 +280,25 @@ async fn a_message_sent_through_one_instance_reaches_a_subscriber_on_the_other()
     let (app, second, _admin, account, service) = two_instances().await;
     let (_, alice) = app.agent_in(service).await;
     let attendance = taken(&app, &alice, account, service, "11987650003").await;
+    // Subscribe from the opening message on: whatever is sent meanwhile is replayed, so the
+    // test does not depend on when the server starts the live stream.
+    let first = app
+        .ok(
+            Some(&alice),
+            "query($a: UUID!) { attendance(id: $a) { messages { nodes { id } } } }",
+            json!({"a": attendance}),
+        )
+        .await;
+    let opening = first["attendance"]["messages"]["nodes"][0]["id"].clone();
     let mut s = ws::authorised(second.address, &alice).await;
     ws::subscribe(
         &mut s,
         "m",
-        "subscription($a: UUID!) { messageAdded(attendanceId: $a) { id text author } }",
-        json!({"a": attendance}),
+        "subscription($a: UUID!, $s: UUID) { messageAdded(attendanceId: $a, since: $s) { id text author } }",
+        json!({"a": attendance, "s": opening}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     app.ok(
         Some(&alice),
         "mutation($a: UUID!) { sendMessage(attendanceId: $a, input: {text: \"Tudo bem?\"}) { id } }",
