@@ -22,6 +22,9 @@ use crate::auth::RequestInfo;
 use crate::schema::AppSchema;
 use crate::state::ApiState;
 
+/// A socket recorded in presence: its id, and the signal that its session ended.
+type Registered = (Uuid, tokio::sync::watch::Receiver<bool>);
+
 /// How often the server pings.
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -48,7 +51,7 @@ pub async fn serve(
     let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Message>(64);
     let last_seen = Arc::new(AtomicI64::new(now_ms()));
     let acked = Arc::new(AtomicBool::new(false));
-    let registered: Arc<Mutex<Option<(Uuid, tokio::sync::watch::Receiver<bool>)>>> = Arc::default();
+    let registered: Arc<Mutex<Option<Registered>>> = Arc::default();
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
 
     let seen = last_seen.clone();

@@ -213,6 +213,11 @@ fn id_of(args: &[&str]) -> Option<u32> {
     String::from_utf8_lossy(&output.stdout).trim().parse().ok()
 }
 
+/// Whether this process runs as root (then PostgreSQL must run as another user).
+pub fn running_as_root() -> bool {
+    effective_uid().map(|uid| uid == 0).unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,7 +237,3 @@ mod tests {
     }
 }
 
-/// Whether this process runs as root (then PostgreSQL must run as another user).
-pub fn running_as_root() -> bool {
-    effective_uid().map(|uid| uid == 0).unwrap_or(false)
-}
