@@ -13,6 +13,7 @@ pub mod admin;
 pub mod agents;
 pub mod attendances;
 pub mod auth;
+pub mod cache;
 pub mod chat;
 pub mod clock;
 pub mod contacts;

@@ -1,7 +1,8 @@
 //! The event store: one cqrs-es framework per aggregate, persisting to postgres-es's `events`
-//! table. Aggregates load from their events (the stock snapshot store applies events twice, see
-//! docs/adr/001-architecture.md); read models are built by the catch-up projections, not by
-//! cqrs-es query dispatch, so no query processors are registered here.
+//! table. Aggregates load from their events through an in-memory catch-up cache
+//! ([`crate::cache`]; the stock snapshot store applies events twice); read models are built by
+//! the catch-up projections, not by cqrs-es query dispatch, so no query processors are
+//! registered here.
 
 use cqrs_es::persist::{EventUpcaster, PersistedEventStore, SerializedEvent};
 use cqrs_es::{Aggregate, CqrsFramework};
@@ -9,20 +10,25 @@ use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::cache::CachedStore;
 use crate::context::CommandContext;
 use crate::error::{from_aggregate, CommandError};
 
 /// The framework for one aggregate type.
-pub type Cqrs<A> = CqrsFramework<A, PersistedEventStore<PostgresEventRepository, A>>;
+pub type Cqrs<A> = CqrsFramework<A, CachedStore<A>>;
 
 /// Builds the framework for aggregate `A` on `pool`.
 pub fn cqrs<A>(pool: PgPool) -> Cqrs<A>
 where
-    A: Aggregate<Services = ()>,
+    A: Aggregate<Services = ()> + Clone,
 {
-    let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool))
+    let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
         .with_upcasters(vec![Box::new(DomainUpcasters)]);
-    CqrsFramework::new(store, vec![], ())
+    CqrsFramework::new(
+        CachedStore::new(store, PostgresEventRepository::new(pool)),
+        vec![],
+        (),
+    )
 }
 
 /// The domain's upcasting rules ([`domain::upcasting`]) as cqrs-es applies them when loading.
@@ -30,12 +36,16 @@ struct DomainUpcasters;
 
 impl EventUpcaster for DomainUpcasters {
     fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
-        domain::upcasting::UPCASTERS.iter().any(|u| u.event_type == event_type && u.from_version == event_version)
+        domain::upcasting::UPCASTERS
+            .iter()
+            .any(|u| u.event_type == event_type && u.from_version == event_version)
     }
 
     fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
-        event.payload = domain::upcasting::upcast(&event.event_type, &event.event_version, event.payload);
-        event.event_version = domain::upcasting::current_version(&event.event_type, &event.event_version);
+        event.payload =
+            domain::upcasting::upcast(&event.event_type, &event.event_version, event.payload);
+        event.event_version =
+            domain::upcasting::current_version(&event.event_type, &event.event_version);
         event
     }
 }
@@ -48,7 +58,7 @@ pub async fn execute<A>(
     ctx: &CommandContext,
 ) -> Result<(), CommandError>
 where
-    A: Aggregate<Services = ()>,
+    A: Aggregate<Services = ()> + Clone,
     A::Error: Into<CommandError>,
 {
     cqrs.execute_with_metadata(&id.to_string(), command, ctx.metadata())

@@ -3,6 +3,7 @@
 mod admin;
 mod attendances;
 mod audit;
+mod cache;
 mod chat;
 mod contacts;
 mod crash;

@@ -1,0 +1,116 @@
+//! The aggregate cache is always correct: two server processes (two caches) acting on one
+//! aggregate each see the other's events, and a failed commit leaves nothing stale behind.
+
+use chrono::Utc;
+use commands::store::execute;
+use commands::{Clock, CommandContext, CommandError, CommandSettings, Commands};
+use domain::agent::{AgentCommand, RegisterAgent, UpdateAgent};
+use domain::kinds::Role;
+use uuid::Uuid;
+
+use crate::helpers::db::test_database;
+
+fn rename(name: &str) -> AgentCommand {
+    AgentCommand::Update(UpdateAgent {
+        name: Some(name.to_string()),
+        at: Utc::now(),
+        ..Default::default()
+    })
+}
+
+async fn events_of(pool: &sqlx::PgPool, id: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1")
+        .bind(id.to_string())
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_processes_with_their_own_caches_see_each_others_events() {
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let id = Uuid::new_v4();
+    let register = AgentCommand::Register(RegisterAgent {
+        agent_id: id,
+        name: "A".into(),
+        email: "cache@example.com".into(),
+        email_taken_by: None,
+        password_hash: "$argon2id$x".into(),
+        role: Role::Agent,
+        service_ids: vec![],
+        max_concurrent: 2,
+        at: Utc::now(),
+    });
+    execute(&one.agents, id, register, &ctx).await.unwrap();
+    // Both caches hold the agent once they have acted on it.
+    execute(&two.agents, id, rename("B"), &ctx).await.unwrap();
+    // The first process's cache says "A": it must catch up to "B", or renaming to "A" would
+    // wrongly change nothing.
+    execute(&one.agents, id, rename("A"), &ctx).await.unwrap();
+    assert_eq!(events_of(&db.pool, id).await, 3);
+    // And the second must see the first's change in turn.
+    execute(&two.agents, id, rename("A"), &ctx).await.unwrap();
+    assert_eq!(
+        events_of(&db.pool, id).await,
+        3,
+        "renaming to the current name changes nothing"
+    );
+    execute(&two.agents, id, rename("C"), &ctx).await.unwrap();
+    assert_eq!(events_of(&db.pool, id).await, 4);
+}
+
+#[tokio::test]
+async fn a_conflicting_commit_leaves_no_stale_state_behind() {
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let id = Uuid::new_v4();
+    let register = AgentCommand::Register(RegisterAgent {
+        agent_id: id,
+        name: "A".into(),
+        email: "race@example.com".into(),
+        email_taken_by: None,
+        password_hash: "$argon2id$x".into(),
+        role: Role::Agent,
+        service_ids: vec![],
+        max_concurrent: 2,
+        at: Utc::now(),
+    });
+    execute(&one.agents, id, register, &ctx).await.unwrap();
+    // Many concurrent renames through one process: some lose the optimistic-lock race.
+    let attempts = (0..8).map(|i| {
+        let one = &one;
+        let ctx = ctx.clone();
+        async move { execute(&one.agents, id, rename(&format!("N{i}")), &ctx).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert!(won >= 1);
+    assert!(results
+        .iter()
+        .all(|r| r.is_ok() || matches!(r, Err(CommandError::Conflict { .. }))));
+    assert_eq!(events_of(&db.pool, id).await, 1 + won as i64);
+    // Whatever the cache holds now, the next command decides on the true state.
+    let last: serde_json::Value = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let current = last["AgentUpdated"]["changes"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    execute(&one.agents, id, rename(&current), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(
+        events_of(&db.pool, id).await,
+        1 + won as i64,
+        "the cached state is the true one"
+    );
+}
