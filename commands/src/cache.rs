@@ -101,10 +101,9 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
         metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
         let id = context.aggregate_id.clone();
-        let mut after = context.aggregate.clone();
-        for e in &events {
-            after.apply(e.clone());
-        }
+        // cqrs-es's EventSink already applied the new events to the context's aggregate while the
+        // command was handled (applying them again is the stock snapshot store's bug).
+        let after = context.aggregate.clone();
         let sequence = context.current_sequence + events.len();
         match self.inner.commit(events, context, metadata).await {
             Ok(committed) => {

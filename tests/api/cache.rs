@@ -114,3 +114,43 @@ async fn a_conflicting_commit_leaves_no_stale_state_behind() {
         "the cached state is the true one"
     );
 }
+
+#[tokio::test]
+async fn the_cached_state_counts_each_event_once() {
+    use domain::contact::{ContactCommand, ContactInput, ContactPatch, ReferenceCheck};
+    use domain::values::Patch;
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let id = Uuid::new_v4();
+    let today = Utc::now().date_naive();
+    let register = ContactCommand::RegisterContact {
+        contact_id: id,
+        account_id: Uuid::new_v4(),
+        input: ContactInput {
+            name: "Ana".into(),
+            ..Default::default()
+        },
+        refs: ReferenceCheck::found(),
+        phone_taken_by: None,
+        today,
+        at: Utc::now(),
+    };
+    execute(&one.contacts, id, register, &ctx).await.unwrap();
+    for (expected, name) in [(1, "Bia"), (2, "Cris"), (3, "Duda")] {
+        let update = ContactCommand::UpdateContact {
+            patch: ContactPatch {
+                name: Patch::Set(name.into()),
+                ..Default::default()
+            },
+            refs: ReferenceCheck::found(),
+            phone_taken_by: None,
+            expected_version: Some(expected),
+            today,
+            at: Utc::now(),
+        };
+        execute(&one.contacts, id, update, &ctx)
+            .await
+            .unwrap_or_else(|e| panic!("version {expected}: {e}"));
+    }
+}
