@@ -49,7 +49,10 @@ pub async fn connect(url: &str, size: u32) -> anyhow::Result<PgPool> {
 
 /// Applies pending migrations.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    commands::db::MIGRATOR.run(pool).await.context("applying migrations")?;
+    commands::db::MIGRATOR
+        .run(pool)
+        .await
+        .context("applying migrations")?;
     Ok(())
 }
 
@@ -57,7 +60,11 @@ impl App {
     pub async fn build(config: AppConfig) -> anyhow::Result<App> {
         let pool = connect(&config.database_url, config.pool_size).await?;
         migrate(&pool).await?;
-        let commands = Arc::new(Commands::new(pool.clone(), config.clock.clone(), config.commands.clone()));
+        let commands = Arc::new(Commands::new(
+            pool.clone(),
+            config.clock.clone(),
+            config.commands.clone(),
+        ));
         let projector = Projector::new(pool.clone(), crate::wiring::projections());
         let mut background = projector.start().await?;
         let state = ApiState::new(commands.clone(), projector.clone(), config.api.clone());
@@ -66,19 +73,36 @@ impl App {
         let schema = graphql::build_schema(state.clone());
         let router = graphql::router(schema.clone(), state.clone())
             .layer(tower_http::trace::TraceLayer::new_for_http());
-        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("cannot bind {}", config.bind))?;
-        Ok(App { listener, router, state, schema, background })
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot bind {}", config.bind))?;
+        Ok(App {
+            listener,
+            router,
+            state,
+            schema,
+            background,
+        })
     }
 
     /// The address actually bound (port 0 picks a free one).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves; in-flight requests finish first.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         for task in self.background {
             task.abort();
         }

@@ -11,7 +11,11 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// A logged-in agent (any role).
-    Agent { id: Uuid, role: Role, session_id: Option<Uuid> },
+    Agent {
+        id: Uuid,
+        role: Role,
+        session_id: Option<Uuid>,
+    },
     /// A channel gateway or flow engine, by its token's name.
     Integration { id: Uuid, name: String },
     /// The server itself (routing, expiry, administration from the command line).
@@ -44,12 +48,24 @@ impl Actor {
     }
 
     pub fn is_admin(&self) -> bool {
-        matches!(self, Actor::Agent { role: Role::Admin, .. } | Actor::System)
+        matches!(
+            self,
+            Actor::Agent {
+                role: Role::Admin,
+                ..
+            } | Actor::System
+        )
     }
 
     /// Supervisors and admins: may audit and see every attendance of their accounts.
     pub fn is_supervisor_or_admin(&self) -> bool {
-        matches!(self, Actor::Agent { role: Role::Admin | Role::Supervisor, .. } | Actor::System)
+        matches!(
+            self,
+            Actor::Agent {
+                role: Role::Admin | Role::Supervisor,
+                ..
+            } | Actor::System
+        )
     }
 }
 
@@ -65,7 +81,12 @@ pub struct CommandContext {
 
 impl CommandContext {
     pub fn new(actor: Actor, correlation_id: impl Into<String>, now: DateTime<Utc>) -> Self {
-        Self { actor, correlation_id: correlation_id.into(), causation_id: None, now }
+        Self {
+            actor,
+            correlation_id: correlation_id.into(),
+            causation_id: None,
+            now,
+        }
     }
 
     /// A system context with a fresh correlation id.
@@ -75,7 +96,10 @@ impl CommandContext {
 
     /// The same request, caused by one event (process managers).
     pub fn caused_by(&self, causation_id: impl Into<String>) -> Self {
-        Self { causation_id: Some(causation_id.into()), ..self.clone() }
+        Self {
+            causation_id: Some(causation_id.into()),
+            ..self.clone()
+        }
     }
 
     /// The metadata stored with each event.
@@ -86,7 +110,10 @@ impl CommandContext {
         if let Some(c) = &self.causation_id {
             m.insert("causation_id".to_string(), c.clone());
         }
-        m.insert("at".to_string(), self.now.to_rfc3339_opts(SecondsFormat::Micros, true));
+        m.insert(
+            "at".to_string(),
+            self.now.to_rfc3339_opts(SecondsFormat::Micros, true),
+        );
         m
     }
 }

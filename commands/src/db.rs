@@ -7,5 +7,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 /// How many migrations this build knows (for `/ready`).
 pub fn migrations_count() -> usize {
-    MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count()
+    MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count()
 }

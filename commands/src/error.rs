@@ -15,7 +15,10 @@ pub enum CommandError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{message}")]
-    Conflict { message: String, existing_id: Option<Uuid> },
+    Conflict {
+        message: String,
+        existing_id: Option<Uuid>,
+    },
     #[error("{0}")]
     InvalidState(String),
     #[error("{0}")]

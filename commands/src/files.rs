@@ -23,5 +23,9 @@ pub async fn store(pool: &PgPool, bytes: &[u8], content_type: &str) -> CommandRe
         .bind(bytes)
         .execute(pool)
         .await?;
-    Ok(StoredFile { sha256, content_type: content_type.to_string(), size: bytes.len() as u64 })
+    Ok(StoredFile {
+        sha256,
+        content_type: content_type.to_string(),
+        size: bytes.len() as u64,
+    })
 }

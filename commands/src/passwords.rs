@@ -24,7 +24,11 @@ pub async fn hash_password(password: String) -> Result<String, CommandError> {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -36,7 +40,11 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 pub async fn dummy_hash() -> String {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_init(|| async { hash_password(crate::tokens::new_token()).await.unwrap_or_default() })
+        .get_or_init(|| async {
+            hash_password(crate::tokens::new_token())
+                .await
+                .unwrap_or_default()
+        })
         .await
         .clone()
 }

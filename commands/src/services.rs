@@ -19,7 +19,9 @@ pub struct CommandSettings {
 
 impl Default for CommandSettings {
     fn default() -> Self {
-        Self { session_ttl: crate::auth::sessions::DEFAULT_SESSION_TTL }
+        Self {
+            session_ttl: crate::auth::sessions::DEFAULT_SESSION_TTL,
+        }
     }
 }
 

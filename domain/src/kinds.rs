@@ -3,8 +3,6 @@
 //! Serialized in SCREAMING_SNAKE_CASE, the same spelling as the GraphQL contract's enums, so the
 //! stored events, the read models and the API agree on one name for each value.
 
-
-
 macro_rules! closed_set {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*

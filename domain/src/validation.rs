@@ -15,12 +15,19 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error under a parent path: `cep` becomes `addresses.0.cep`.
     pub fn under(mut self, parent: &str) -> Self {
-        self.field = if self.field.is_empty() { parent.to_string() } else { format!("{parent}.{}", self.field) };
+        self.field = if self.field.is_empty() {
+            parent.to_string()
+        } else {
+            format!("{parent}.{}", self.field)
+        };
         self
     }
 }
@@ -57,7 +64,11 @@ impl ValidationErrors {
 
     /// `Ok(())` when nothing was recorded.
     pub fn into_result(self) -> Result<(), ValidationErrors> {
-        if self.0.is_empty() { Ok(()) } else { Err(self) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
     }
 }
 

@@ -25,16 +25,21 @@ fn info<'a>(ctx: &'a Context<'_>) -> &'a RequestInfo {
 
 /// The caller, or UNAUTHENTICATED.
 pub fn actor(ctx: &Context<'_>) -> ApiResult<Actor> {
-    info(ctx)
-        .actor
-        .clone()
-        .ok_or_else(|| gql(CommandError::Unauthenticated("a valid bearer token is required".into())))
+    info(ctx).actor.clone().ok_or_else(|| {
+        gql(CommandError::Unauthenticated(
+            "a valid bearer token is required".into(),
+        ))
+    })
 }
 
 /// A logged-in agent of any role: (id, role, session).
 pub fn agent(ctx: &Context<'_>) -> ApiResult<(Uuid, Role, Option<Uuid>)> {
     match actor(ctx)? {
-        Actor::Agent { id, role, session_id } => Ok((id, role, session_id)),
+        Actor::Agent {
+            id,
+            role,
+            session_id,
+        } => Ok((id, role, session_id)),
         _ => Err(gql(CommandError::forbidden("this operation is for agents"))),
     }
 }
@@ -42,20 +47,36 @@ pub fn agent(ctx: &Context<'_>) -> ApiResult<(Uuid, Role, Option<Uuid>)> {
 /// An ADMIN agent.
 pub fn admin(ctx: &Context<'_>) -> ApiResult<Actor> {
     let a = actor(ctx)?;
-    if matches!(a, Actor::Agent { role: Role::Admin, .. }) {
+    if matches!(
+        a,
+        Actor::Agent {
+            role: Role::Admin,
+            ..
+        }
+    ) {
         Ok(a)
     } else {
-        Err(gql(CommandError::forbidden("only administrators may do this")))
+        Err(gql(CommandError::forbidden(
+            "only administrators may do this",
+        )))
     }
 }
 
 /// A SUPERVISOR or ADMIN agent.
 pub fn supervisor(ctx: &Context<'_>) -> ApiResult<Actor> {
     let a = actor(ctx)?;
-    if matches!(a, Actor::Agent { role: Role::Admin | Role::Supervisor, .. }) {
+    if matches!(
+        a,
+        Actor::Agent {
+            role: Role::Admin | Role::Supervisor,
+            ..
+        }
+    ) {
         Ok(a)
     } else {
-        Err(gql(CommandError::forbidden("only supervisors and administrators may do this")))
+        Err(gql(CommandError::forbidden(
+            "only supervisors and administrators may do this",
+        )))
     }
 }
 
@@ -65,7 +86,9 @@ pub fn integration(ctx: &Context<'_>) -> ApiResult<Actor> {
     if matches!(a, Actor::Integration { .. }) {
         Ok(a)
     } else {
-        Err(gql(CommandError::forbidden("this operation needs an integration token")))
+        Err(gql(CommandError::forbidden(
+            "this operation needs an integration token",
+        )))
     }
 }
 

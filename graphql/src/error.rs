@@ -38,14 +38,23 @@ impl ErrorExtensions for ApiError {
                         .iter()
                         .map(|f| {
                             let mut m = async_graphql::indexmap::IndexMap::new();
-                            m.insert(async_graphql::Name::new("field"), Value::from(f.field.clone()));
-                            m.insert(async_graphql::Name::new("message"), Value::from(f.message.clone()));
+                            m.insert(
+                                async_graphql::Name::new("field"),
+                                Value::from(f.field.clone()),
+                            );
+                            m.insert(
+                                async_graphql::Name::new("message"),
+                                Value::from(f.message.clone()),
+                            );
                             Value::Object(m)
                         })
                         .collect();
                     ext.set("fields", Value::List(fields));
                 }
-                CommandError::Conflict { existing_id: Some(id), .. } => ext.set("existingId", id.to_string()),
+                CommandError::Conflict {
+                    existing_id: Some(id),
+                    ..
+                } => ext.set("existingId", id.to_string()),
                 _ => {}
             }
         })

@@ -22,7 +22,10 @@ fn signature(key: &[u8], sha256: &str, expires: i64) -> String {
 pub fn signed_url(api: &ApiState, sha256: &str) -> String {
     let settings = api.settings();
     let expires = (api.clock().now() + settings.file_url_ttl).timestamp();
-    format!("/files/{sha256}?expires={expires}&sig={}", signature(&settings.signing_key, sha256, expires))
+    format!(
+        "/files/{sha256}?expires={expires}&sig={}",
+        signature(&settings.signing_key, sha256, expires)
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -45,10 +48,16 @@ pub async fn download(
         return (StatusCode::FORBIDDEN, "link expired or invalid").into_response();
     }
     let row: Result<Option<(String, Vec<u8>)>, _> =
-        sqlx::query_as("SELECT content_type, data FROM blobs WHERE sha256 = $1").bind(&sha256).fetch_optional(api.pool()).await;
+        sqlx::query_as("SELECT content_type, data FROM blobs WHERE sha256 = $1")
+            .bind(&sha256)
+            .fetch_optional(api.pool())
+            .await;
     match row {
         Ok(Some((content_type, data))) => (
-            [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_string())],
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+            ],
             data,
         )
             .into_response(),

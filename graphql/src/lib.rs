@@ -10,8 +10,8 @@
 //! - [`limits`]: every size and shape limit, named.
 #![deny(rustdoc::broken_intra_doc_links)]
 
-pub mod auth;
 pub mod attachments;
+pub mod auth;
 pub mod error;
 pub mod feed;
 pub mod files;

@@ -51,7 +51,12 @@ pub fn router(schema: AppSchema, api: ApiState) -> Router {
 }
 
 async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
 }
 
 fn correlation_id(headers: &HeaderMap) -> String {
@@ -79,29 +84,50 @@ fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
-async fn request_info(api: &ApiState, headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestInfo {
+async fn request_info(
+    api: &ApiState,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> RequestInfo {
     let actor = match bearer(headers) {
-        Some(token) => commands::auth::sessions::resolve_token(api.pool(), &token, api.clock().now())
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "token lookup failed");
-                None
-            }),
+        Some(token) => {
+            commands::auth::sessions::resolve_token(api.pool(), &token, api.clock().now())
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "token lookup failed");
+                    None
+                })
+        }
         None => None,
     };
-    RequestInfo { actor, correlation_id: correlation_id(headers), address: client_address(headers, peer) }
+    RequestInfo {
+        actor,
+        correlation_id: correlation_id(headers),
+        address: client_address(headers, peer),
+    }
 }
 
 async fn graphql_post(State(app): State<AppState>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().cloned();
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let is_multipart = content_type.as_deref().is_some_and(|c| c.starts_with("multipart/"));
-    let limit = if is_multipart { MAX_MULTIPART_BODY } else { MAX_JSON_BODY };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_multipart = content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with("multipart/"));
+    let limit = if is_multipart {
+        MAX_MULTIPART_BODY
+    } else {
+        MAX_JSON_BODY
+    };
     let settings = app.api.settings();
     let options = MultipartOptions::default()
         .max_file_size(settings.max_attachment_bytes.max(settings.max_image_bytes))
@@ -128,7 +154,9 @@ fn parse_error(e: async_graphql::ParseRequestError) -> Response {
     use async_graphql::ParseRequestError as P;
     let (status, code) = match &e {
         P::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED"),
-        P::Io(io) if io.to_string().contains("length limit") => (StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED"),
+        P::Io(io) if io.to_string().contains("length limit") => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED")
+        }
         _ => (StatusCode::BAD_REQUEST, "VALIDATION"),
     };
     let body = serde_json::json!({
@@ -152,7 +180,9 @@ async fn graphql_ws(
         .is_some_and(|v| v.split(',').any(|p| p.trim() == "graphql-transport-ws"));
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| crate::ws::serve(socket, app.schema, protocol, legacy, app.api, correlation))
+        .on_upgrade(move |socket| {
+            crate::ws::serve(socket, app.schema, protocol, legacy, app.api, correlation)
+        })
 }
 
 async fn ready(State(app): State<AppState>) -> Response {
@@ -162,16 +192,30 @@ async fn ready(State(app): State<AppState>) -> Response {
     let applied = match db {
         Ok(n) => n,
         Err(e) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, format!("database not reachable: {e}")).into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database not reachable: {e}"),
+            )
+                .into_response();
         }
     };
     let expected = commands::db::migrations_count();
     if (applied as usize) < expected {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("migrations pending: {applied}/{expected}")).into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("migrations pending: {applied}/{expected}"),
+        )
+            .into_response();
     }
     let status = match app.api.projector().status().await {
         Ok(s) => s,
-        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("projections unknown: {e}")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("projections unknown: {e}"),
+            )
+                .into_response()
+        }
     };
     let failing: Vec<serde_json::Value> = status
         .iter()
@@ -184,6 +228,10 @@ async fn ready(State(app): State<AppState>) -> Response {
         "projections": status.iter().map(|s| serde_json::json!({"name": s.name, "position": s.checkpoint.position})).collect::<Vec<_>>(),
         "failing": failing,
     });
-    let code = if failing.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if failing.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, axum::Json(body)).into_response()
 }

@@ -39,17 +39,25 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with its limits and the shared state.
 pub fn build_schema(state: ApiState) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .data(state)
-        .data(subscription::chat::ChatHub::default())
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .data(state)
+    .data(subscription::chat::ChatHub::default())
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL as `print-schema` writes it and `graphql/schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl()
 }

@@ -51,7 +51,13 @@ struct Inner {
 
 impl ApiState {
     pub fn new(commands: Arc<Commands>, projector: Projector, settings: ApiSettings) -> Self {
-        Self(Arc::new(Inner { commands, projector, settings, connections: Connections::default(), feed: Feed::default() }))
+        Self(Arc::new(Inner {
+            commands,
+            projector,
+            settings,
+            connections: Connections::default(),
+            feed: Feed::default(),
+        }))
     }
 
     /// The change feed behind subscriptions.

@@ -11,8 +11,18 @@ use crate::error::{gql, ApiResult};
 use crate::state::ApiState;
 
 /// Reads at most `limit` bytes of an upload; LIMIT_EXCEEDED past it.
-pub fn read_limited(ctx: &Context<'_>, upload: &Upload, field: &str, limit: usize) -> ApiResult<(String, Vec<u8>)> {
-    let value = upload.value(ctx).map_err(|e| gql(CommandError::field(field, &format!("cannot read the upload: {e}"))))?;
+pub fn read_limited(
+    ctx: &Context<'_>,
+    upload: &Upload,
+    field: &str,
+    limit: usize,
+) -> ApiResult<(String, Vec<u8>)> {
+    let value = upload.value(ctx).map_err(|e| {
+        gql(CommandError::field(
+            field,
+            &format!("cannot read the upload: {e}"),
+        ))
+    })?;
     let name = value.filename.clone();
     let mut bytes = Vec::new();
     value
@@ -21,7 +31,9 @@ pub fn read_limited(ctx: &Context<'_>, upload: &Upload, field: &str, limit: usiz
         .read_to_end(&mut bytes)
         .map_err(|e| gql(CommandError::Internal(e.into())))?;
     if bytes.len() > limit {
-        return Err(gql(CommandError::LimitExceeded(format!("{field} is larger than {limit} bytes"))));
+        return Err(gql(CommandError::LimitExceeded(format!(
+            "{field} is larger than {limit} bytes"
+        ))));
     }
     Ok((name, bytes))
 }
@@ -32,6 +44,11 @@ pub async fn store_image(ctx: &Context<'_>, upload: Upload) -> ApiResult<StoredF
     let (_, bytes) = read_limited(ctx, &upload, "image", state.settings().max_image_bytes)?;
     let content_type = domain::files::sniff_image(&bytes)
         .filter(|t| domain::files::IMAGE_TYPES.contains(t))
-        .ok_or_else(|| gql(CommandError::field("image", "must be a PNG, JPEG or WebP image")))?;
+        .ok_or_else(|| {
+            gql(CommandError::field(
+                "image",
+                "must be a PNG, JPEG or WebP image",
+            ))
+        })?;
     store(state.pool(), &bytes, content_type).await.map_err(gql)
 }

@@ -16,7 +16,9 @@ fn items(sdl: &str) -> BTreeMap<String, String> {
     let doc = parse_schema(sdl).expect("a valid SDL");
     let mut out = BTreeMap::new();
     for def in doc.definitions {
-        let TypeSystemDefinition::Type(t) = def else { continue };
+        let TypeSystemDefinition::Type(t) = def else {
+            continue;
+        };
         let name = t.node.name.node.to_string();
         match &t.node.kind {
             TypeKind::Scalar => {
@@ -28,14 +30,20 @@ fn items(sdl: &str) -> BTreeMap<String, String> {
                     let fname = format!("{name}.{}", f.node.name.node);
                     out.insert(fname.clone(), f.node.ty.node.to_string());
                     for a in &f.node.arguments {
-                        out.insert(format!("{fname}({})", a.node.name.node), a.node.ty.node.to_string());
+                        out.insert(
+                            format!("{fname}({})", a.node.name.node),
+                            a.node.ty.node.to_string(),
+                        );
                     }
                 }
             }
             TypeKind::Interface(o) => {
                 out.insert(name.clone(), "interface".into());
                 for f in &o.fields {
-                    out.insert(format!("{name}.{}", f.node.name.node), f.node.ty.node.to_string());
+                    out.insert(
+                        format!("{name}.{}", f.node.name.node),
+                        f.node.ty.node.to_string(),
+                    );
                 }
             }
             TypeKind::Union(_) => {
@@ -50,7 +58,10 @@ fn items(sdl: &str) -> BTreeMap<String, String> {
             TypeKind::InputObject(i) => {
                 out.insert(name.clone(), "input".into());
                 for f in &i.fields {
-                    out.insert(format!("{name}.{}", f.node.name.node), f.node.ty.node.to_string());
+                    out.insert(
+                        format!("{name}.{}", f.node.name.node),
+                        f.node.ty.node.to_string(),
+                    );
                 }
             }
         }
@@ -75,9 +86,16 @@ fn the_live_schema_contains_the_contract() {
     for (item, ty) in &contract {
         match live.get(item) {
             None => problems.push(format!("{item} is missing")),
-            Some(live_ty) if live_ty != ty => problems.push(format!("{item} is {live_ty}, the contract says {ty}")),
+            Some(live_ty) if live_ty != ty => {
+                problems.push(format!("{item} is {live_ty}, the contract says {ty}"))
+            }
             Some(_) => {}
         }
     }
-    assert!(problems.is_empty(), "{} contract problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} contract problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -36,7 +36,16 @@ impl Projection for AgentsProjection {
 
 async fn apply(tx: &mut PgConnection, id: Uuid, seq: i64, ev: AgentEvent) -> anyhow::Result<()> {
     match ev {
-        AgentEvent::AgentRegistered { name, email, password_hash, role, service_ids, max_concurrent, at, .. } => {
+        AgentEvent::AgentRegistered {
+            name,
+            email,
+            password_hash,
+            role,
+            service_ids,
+            max_concurrent,
+            at,
+            ..
+        } => {
             sqlx::query(
                 "INSERT INTO agents (id, version, name, name_search, email, role, password_hash, service_ids,
                                      max_concurrent, active, created_at, updated_at)
@@ -77,22 +86,26 @@ async fn apply(tx: &mut PgConnection, id: Uuid, seq: i64, ev: AgentEvent) -> any
             .await?;
         }
         AgentEvent::AgentPasswordChanged { password_hash, at } => {
-            sqlx::query("UPDATE agents SET version = $2, updated_at = $3, password_hash = $4 WHERE id = $1")
-                .bind(id)
-                .bind(seq)
-                .bind(at)
-                .bind(password_hash)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE agents SET version = $2, updated_at = $3, password_hash = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(seq)
+            .bind(at)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
         }
         AgentEvent::AgentImageChanged { image, at } => {
-            sqlx::query("UPDATE agents SET version = $2, updated_at = $3, image_sha256 = $4 WHERE id = $1")
-                .bind(id)
-                .bind(seq)
-                .bind(at)
-                .bind(image.sha256)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE agents SET version = $2, updated_at = $3, image_sha256 = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(seq)
+            .bind(at)
+            .bind(image.sha256)
+            .execute(&mut *tx)
+            .await?;
         }
         AgentEvent::AgentLoggedIn { at, .. } => {
             // The first session of a login opens it; a second device keeps the original start.
@@ -110,7 +123,9 @@ async fn apply(tx: &mut PgConnection, id: Uuid, seq: i64, ev: AgentEvent) -> any
             .execute(&mut *tx)
             .await?;
         }
-        AgentEvent::AgentLoggedOut { went_offline, at, .. } => {
+        AgentEvent::AgentLoggedOut {
+            went_offline, at, ..
+        } => {
             sqlx::query(
                 "UPDATE agents SET version = $2, updated_at = $3,
                         logged_in_since = CASE WHEN $4 THEN NULL ELSE logged_in_since END,
@@ -191,19 +206,31 @@ pub mod read {
         pub pause_since: Option<DateTime<Utc>>,
     }
 
-    const COLUMNS: &str = "id, name, email, role, service_ids, max_concurrent, active, image_sha256, presence,
+    const COLUMNS: &str =
+        "id, name, email, role, service_ids, max_concurrent, active, image_sha256, presence,
                            logged_in_since, pause_reason_id, pause_since";
 
     pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<AgentRow>> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(pool).await
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM agents WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await
     }
 
     pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<AgentRow>> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM agents WHERE id = ANY($1)")).bind(ids).fetch_all(pool).await
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM agents WHERE id = ANY($1)"))
+            .bind(ids)
+            .fetch_all(pool)
+            .await
     }
 
     /// Active agents other than `except`, by accent-insensitive name, for the agent chat.
-    pub async fn search(pool: &PgPool, except: Uuid, folded: Option<&str>, limit: i64) -> sqlx::Result<Vec<AgentRow>> {
+    pub async fn search(
+        pool: &PgPool,
+        except: Uuid,
+        folded: Option<&str>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AgentRow>> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM agents
               WHERE active AND id <> $1 AND ($2::text IS NULL OR name_search LIKE '%' || $2 || '%')

@@ -142,14 +142,19 @@ pub mod read {
     /// One contact by id.
     pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<Contact>> {
         let state: Option<serde_json::Value> =
-            sqlx::query_scalar("SELECT state FROM contacts WHERE id = $1").bind(id).fetch_optional(pool).await?;
+            sqlx::query_scalar("SELECT state FROM contacts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
         Ok(state.map(serde_json::from_value).transpose()?)
     }
 
     fn push_filter(q: &mut QueryBuilder<'_, Postgres>, s: &ContactSearch) {
         q.push(" WHERE true");
         if let Some(ids) = &s.visible_accounts {
-            q.push(" AND account_id = ANY(").push_bind(ids.clone()).push(")");
+            q.push(" AND account_id = ANY(")
+                .push_bind(ids.clone())
+                .push(")");
         }
         if let Some(a) = s.account_id {
             q.push(" AND account_id = ").push_bind(a);
@@ -159,7 +164,11 @@ pub mod read {
         };
         let name = format!("%{}%", fold(term));
         let email = format!("%{}%", term.to_lowercase());
-        let doc: String = term.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_uppercase();
+        let doc: String = term
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_uppercase();
         let d = digits(term);
         let has_digits = !d.is_empty();
         let doc_like = format!("%{doc}%");
@@ -173,8 +182,10 @@ pub mod read {
             q.push(" OR document_value LIKE ").push_bind(doc_like);
         }
         if (any || s.field == SearchField::Phone) && has_digits {
-            q.push(" OR phone_digits LIKE ").push_bind(digits_like.clone());
-            q.push(" OR phone2_digits LIKE ").push_bind(digits_like.clone());
+            q.push(" OR phone_digits LIKE ")
+                .push_bind(digits_like.clone());
+            q.push(" OR phone2_digits LIKE ")
+                .push_bind(digits_like.clone());
             q.push(" OR phone_key LIKE ").push_bind(digits_like);
         }
         if any || s.field == SearchField::Email {
@@ -187,13 +198,21 @@ pub mod read {
     }
 
     /// A page of contacts ordered by name, plus the total matching the search.
-    pub async fn search(pool: &PgPool, s: &ContactSearch) -> anyhow::Result<(Vec<(String, Contact)>, i64)> {
+    pub async fn search(
+        pool: &PgPool,
+        s: &ContactSearch,
+    ) -> anyhow::Result<(Vec<(String, Contact)>, i64)> {
         let mut q = QueryBuilder::<Postgres>::new("SELECT name_search, state FROM contacts");
         push_filter(&mut q, s);
         if let Some((name, id)) = &s.after {
-            q.push(" AND (name_search, id) > (").push_bind(name.clone()).push(", ").push_bind(*id).push(")");
+            q.push(" AND (name_search, id) > (")
+                .push_bind(name.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
         }
-        q.push(" ORDER BY name_search, id LIMIT ").push_bind(s.first + 1);
+        q.push(" ORDER BY name_search, id LIMIT ")
+            .push_bind(s.first + 1);
         let rows: Vec<(String, serde_json::Value)> = q.build_query_as().fetch_all(pool).await?;
         let mut page = Vec::with_capacity(rows.len());
         for (name, state) in rows {

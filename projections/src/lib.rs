@@ -30,5 +30,10 @@ use std::sync::Arc;
 
 /// Every projection of the product.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(agents::AgentsProjection), Arc::new(contacts::ContactsProjection), Arc::new(attendances::AttendancesProjection), Arc::new(routing::RoutingProjection)]
+    vec![
+        Arc::new(agents::AgentsProjection),
+        Arc::new(contacts::ContactsProjection),
+        Arc::new(attendances::AttendancesProjection),
+        Arc::new(routing::RoutingProjection),
+    ]
 }

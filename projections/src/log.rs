@@ -44,7 +44,10 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// `Contact/5b0.../3`: how errors and causation ids name an event.
     pub fn identity(&self) -> String {
-        format!("{}/{}/{}", self.aggregate_type, self.aggregate_id, self.sequence)
+        format!(
+            "{}/{}/{}",
+            self.aggregate_type, self.aggregate_id, self.sequence
+        )
     }
 
     /// A metadata entry, e.g. `actor` or `correlation_id`.
@@ -89,7 +92,10 @@ fn decode(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, sqlx::Error> {
         event_version: r.try_get("event_version")?,
         payload: r.try_get("payload")?,
         metadata: r.try_get("metadata")?,
-        checkpoint: Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? },
+        checkpoint: Checkpoint {
+            tx_id: r.try_get("tx")?,
+            position: r.try_get("position")?,
+        },
         recorded_at: r.try_get("recorded_at")?,
     })
 }
@@ -108,6 +114,11 @@ pub async fn stream_head(
     .bind(aggregate_id)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| Ok(Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? }))
-        .transpose()
+    row.map(|r| {
+        Ok(Checkpoint {
+            tx_id: r.try_get("tx")?,
+            position: r.try_get("position")?,
+        })
+    })
+    .transpose()
 }

@@ -63,9 +63,17 @@ impl Projector {
     pub fn new(pool: PgPool, projections: Vec<Arc<dyn Projection>>) -> Self {
         let lanes = projections
             .into_iter()
-            .map(|projection| Lane { projection, progress: watch::channel(Checkpoint::default()).0 })
+            .map(|projection| Lane {
+                projection,
+                progress: watch::channel(Checkpoint::default()).0,
+            })
             .collect();
-        Self { pool, lanes: Arc::new(lanes), kick: Arc::new(Notify::new()), after_batch: None }
+        Self {
+            pool,
+            lanes: Arc::new(lanes),
+            kick: Arc::new(Notify::new()),
+            after_batch: None,
+        }
     }
 
     /// Registers a callback run after every committed batch.
@@ -76,7 +84,10 @@ impl Projector {
 
     /// Each projection's name and the aggregate types it reads.
     pub fn readers(&self) -> Vec<(&'static str, &'static [&'static str])> {
-        self.lanes.iter().map(|l| (l.projection.name(), l.projection.aggregate_types())).collect()
+        self.lanes
+            .iter()
+            .map(|l| (l.projection.name(), l.projection.aggregate_types()))
+            .collect()
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -86,10 +97,12 @@ impl Projector {
     /// Creates missing checkpoint rows and starts one task per projection plus the listener.
     pub async fn start(&self) -> anyhow::Result<Vec<JoinHandle<()>>> {
         for lane in self.lanes.iter() {
-            sqlx::query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING")
-                .bind(lane.projection.name())
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+            )
+            .bind(lane.projection.name())
+            .execute(&self.pool)
+            .await?;
         }
         let mut handles = Vec::new();
         for i in 0..self.lanes.len() {
@@ -117,7 +130,11 @@ impl Projector {
     /// Waits until every projection that reads `aggregate_type` has applied the stream's last
     /// event (read-your-writes for mutations). Gives up quietly after
     /// [`READ_YOUR_WRITES_TIMEOUT`]: the answer may then be a little stale, never wrong.
-    pub async fn wait_for_stream(&self, aggregate_type: &str, aggregate_id: &str) -> anyhow::Result<()> {
+    pub async fn wait_for_stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         let Some(target) = stream_head(&mut conn, aggregate_type, aggregate_id).await? else {
             return Ok(());
@@ -141,8 +158,15 @@ impl Projector {
                 }
             });
         let all = futures::future::join_all(waits);
-        if tokio::time::timeout(READ_YOUR_WRITES_TIMEOUT, all).await.is_err() {
-            tracing::warn!(aggregate_type, ?target, "read models did not catch up in time");
+        if tokio::time::timeout(READ_YOUR_WRITES_TIMEOUT, all)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                aggregate_type,
+                ?target,
+                "read models did not catch up in time"
+            );
         }
     }
 
@@ -158,7 +182,10 @@ impl Projector {
             .map(|r| {
                 Ok(ProjectionStatus {
                     name: r.try_get("name")?,
-                    checkpoint: Checkpoint { tx_id: r.try_get("tx")?, position: r.try_get("position")? },
+                    checkpoint: Checkpoint {
+                        tx_id: r.try_get("tx")?,
+                        position: r.try_get("position")?,
+                    },
                     last_error: r.try_get("last_error")?,
                     failed_event: r.try_get("failed_event")?,
                 })
@@ -218,11 +245,15 @@ impl Projector {
         .bind(p.name())
         .fetch_one(&mut *tx)
         .await?;
-        let from = Checkpoint { tx_id: row.try_get("tx")?, position: row.try_get("position")? };
+        let from = Checkpoint {
+            tx_id: row.try_get("tx")?,
+            position: row.try_get("position")?,
+        };
         let events = read_after(&mut tx, from, p.aggregate_types(), BATCH_SIZE).await?;
         let Some(last) = events.last().map(|e| e.checkpoint) else {
             tx.rollback().await?;
-            lane.progress.send_if_modified(|cp| replace_if_newer(cp, from));
+            lane.progress
+                .send_if_modified(|cp| replace_if_newer(cp, from));
             return Ok(0);
         };
         for (n, event) in events.iter().enumerate() {
@@ -233,7 +264,11 @@ impl Projector {
                     self.apply_exactly(i, &events[..n]).await?;
                 }
                 self.record_failure(p.name(), event, &e).await?;
-                return Err(e.context(format!("projection {} failed on event {}", p.name(), event.identity())));
+                return Err(e.context(format!(
+                    "projection {} failed on event {}",
+                    p.name(),
+                    event.identity()
+                )));
             }
         }
         sqlx::query(
@@ -248,7 +283,8 @@ impl Projector {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        lane.progress.send_if_modified(|cp| replace_if_newer(cp, last));
+        lane.progress
+            .send_if_modified(|cp| replace_if_newer(cp, last));
         if let Some(f) = &self.after_batch {
             f(p.name(), &events);
         }
@@ -266,7 +302,10 @@ impl Projector {
         .bind(p.name())
         .fetch_one(&mut *tx)
         .await?;
-        let from = Checkpoint { tx_id: row.try_get("tx")?, position: row.try_get("position")? };
+        let from = Checkpoint {
+            tx_id: row.try_get("tx")?,
+            position: row.try_get("position")?,
+        };
         let todo: Vec<&StoredEvent> = events.iter().filter(|e| e.checkpoint > from).collect();
         let Some(last) = todo.last().map(|e| e.checkpoint) else {
             return Ok(());
@@ -281,7 +320,8 @@ impl Projector {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        lane.progress.send_if_modified(|cp| replace_if_newer(cp, last));
+        lane.progress
+            .send_if_modified(|cp| replace_if_newer(cp, last));
         if let Some(f) = &self.after_batch {
             let applied: Vec<StoredEvent> = todo.into_iter().cloned().collect();
             f(p.name(), &applied);
@@ -289,7 +329,12 @@ impl Projector {
         Ok(())
     }
 
-    async fn record_failure(&self, name: &str, event: &StoredEvent, e: &anyhow::Error) -> anyhow::Result<()> {
+    async fn record_failure(
+        &self,
+        name: &str,
+        event: &StoredEvent,
+        e: &anyhow::Error,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE projection_checkpoints
                 SET last_error = $2, failed_event = $3, failing_since = COALESCE(failing_since, now())

@@ -10,5 +10,9 @@ use crate::log::StoredEvent;
 
 /// The payload of `e`, converted to the current version of its event type.
 pub fn upcast(e: &StoredEvent) -> anyhow::Result<Value> {
-    Ok(domain::upcasting::upcast(&e.event_type, &e.event_version, e.payload.clone()))
+    Ok(domain::upcasting::upcast(
+        &e.event_type,
+        &e.event_version,
+        e.payload.clone(),
+    ))
 }

@@ -236,4 +236,3 @@ mod tests {
         assert_eq!(names, ["postgresql@16", "postgresql@14", "postgresql@9.6"]);
     }
 }
-

@@ -462,7 +462,9 @@ mod tests {
                 dir.push("-lifecycle");
                 PathBuf::from(dir)
             }
-            None if super::super::binaries::running_as_root() => PathBuf::from("/tmp/agent-panel-test-pg-lifecycle"),
+            None if super::super::binaries::running_as_root() => {
+                PathBuf::from("/tmp/agent-panel-test-pg-lifecycle")
+            }
             None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-pg-lifecycle"),
         }
     }

@@ -315,12 +315,30 @@ async fn analytics_views_describe_each_attendance_and_presence() {
                          "serviceId": service, "message": {"text": "Olá"}}}),
         )
         .await;
-    let id: Uuid = d["openOutboundAttendance"]["id"].as_str().unwrap().parse().unwrap();
-    app.ok(Some(&agent), "mutation($id: UUID!) { markPending(attendanceId: $id) { id } }", json!({"id": id})).await;
+    let id: Uuid = d["openOutboundAttendance"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.ok(
+        Some(&agent),
+        "mutation($id: UUID!) { markPending(attendanceId: $id) { id } }",
+        json!({"id": id}),
+    )
+    .await;
     app.clock.advance(Duration::minutes(10));
-    app.ok(Some(&agent), "mutation($id: UUID!) { rescueAttendance(attendanceId: $id) { id } }", json!({"id": id})).await;
-    app.ok(Some(&agent), "mutation($ids: [UUID!]!) { finalizeAttendances(attendanceIds: $ids) { succeeded } }", json!({"ids": [id]}))
-        .await;
+    app.ok(
+        Some(&agent),
+        "mutation($id: UUID!) { rescueAttendance(attendanceId: $id) { id } }",
+        json!({"id": id}),
+    )
+    .await;
+    app.ok(
+        Some(&agent),
+        "mutation($ids: [UUID!]!) { finalizeAttendances(attendanceIds: $ids) { succeeded } }",
+        json!({"ids": [id]}),
+    )
+    .await;
     let (agent_col, assigned, replied, pending, bulk, survey): (Option<Uuid>, bool, bool, i64, bool, bool) = sqlx::query_as(
         "SELECT agent_id, first_assigned_at = opened_at, first_agent_reply_at IS NOT NULL, pending_seconds,
                 finalized_in_bulk, survey_requested
@@ -335,12 +353,13 @@ async fn analytics_views_describe_each_attendance_and_presence() {
     assert_eq!(pending, 600);
     assert!(bulk);
     assert!(!survey);
-    let (n, finalized): (i64, i64) =
-        sqlx::query_as("SELECT attendances, finalized FROM analytics.daily_agent_figures WHERE agent_id = $1")
-            .bind(agent_id)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
+    let (n, finalized): (i64, i64) = sqlx::query_as(
+        "SELECT attendances, finalized FROM analytics.daily_agent_figures WHERE agent_id = $1",
+    )
+    .bind(agent_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     assert_eq!((n, finalized), (1, 1));
     let kinds: Vec<String> =
         sqlx::query_scalar("SELECT kind FROM analytics.agent_presence_intervals WHERE agent_id = $1 AND ended_at IS NULL")

@@ -58,14 +58,24 @@ async fn invalid_fields_are_reported_with_their_paths_and_nothing_is_written() {
         )
         .await;
     assert_eq!(error_code(&v), "VALIDATION");
-    let fields: Vec<&str> =
-        v["errors"][0]["extensions"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = v["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
     assert!(fields.contains(&"document"), "{fields:?}");
     assert!(fields.contains(&"addresses.0.cep"), "{fields:?}");
     assert!(fields.contains(&"addresses.0.number"), "{fields:?}");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&app.db.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
     let agent_events: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Contact'").fetch_one(&app.db.pool).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Contact'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
     assert!(count > 0);
     assert_eq!(agent_events, 0);
 }
@@ -114,7 +124,10 @@ async fn concurrent_registrations_of_one_phone_cannot_both_win() {
     });
     let results = futures::future::join_all(attempts).await;
     let won = results.iter().filter(|r| r.get("errors").is_none()).count();
-    let conflicts = results.iter().filter(|r| r.get("errors").is_some() && error_code(r) == "CONFLICT").count();
+    let conflicts = results
+        .iter()
+        .filter(|r| r.get("errors").is_some() && error_code(r) == "CONFLICT")
+        .count();
     assert_eq!(won, 1, "{results:#?}");
     assert_eq!(conflicts, 5);
 }
@@ -128,14 +141,29 @@ async fn partial_update_keeps_absent_fields_clears_nulls_and_checks_the_version(
     let created = app
         .ok(Some(&agent), REGISTER, json!({"i": {"accountId": account, "name": "Maria", "email": "m@example.com", "rg": "12.345.678-9"}}))
         .await;
-    let id = created["registerContact"]["id"].as_str().unwrap().to_string();
+    let id = created["registerContact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let update = "mutation($id: UUID!, $i: UpdateContactInput!, $v: Int) { updateContact(id: $id, input: $i, expectedVersion: $v) { name email rg version } }";
-    let data = app.ok(Some(&agent), update, json!({"id": id, "i": {"email": null, "name": "Maria Souza"}, "v": 1})).await;
+    let data = app
+        .ok(
+            Some(&agent),
+            update,
+            json!({"id": id, "i": {"email": null, "name": "Maria Souza"}, "v": 1}),
+        )
+        .await;
     assert_eq!(data["updateContact"]["name"], "Maria Souza");
     assert!(data["updateContact"]["email"].is_null());
     assert_eq!(data["updateContact"]["rg"], "12.345.678-9");
     assert_eq!(data["updateContact"]["version"], 2);
-    let stale = app.graphql(Some(&agent), update, json!({"id": id, "i": {"name": "Other"}, "v": 1})).await;
+    let stale = app
+        .graphql(
+            Some(&agent),
+            update,
+            json!({"id": id, "i": {"name": "Other"}, "v": 1}),
+        )
+        .await;
     assert_eq!(error_code(&stale), "CONFLICT");
 }
 
@@ -152,14 +180,23 @@ async fn search_is_accent_case_and_punctuation_insensitive_and_scoped_to_visible
     )
     .await;
     let q = "query($f: ContactSearchField, $s: String) { contacts(field: $f, search: $s) { totalCount nodes { name } } }";
-    for (field, term) in [("NAME", "joao ARAUJO"), ("DOCUMENT", "11222333000181"), ("PHONE", "(11) 3456-7890"), ("ANY", "araujo")] {
-        let d = app.ok(Some(&agent), q, json!({"f": field, "s": term})).await;
+    for (field, term) in [
+        ("NAME", "joao ARAUJO"),
+        ("DOCUMENT", "11222333000181"),
+        ("PHONE", "(11) 3456-7890"),
+        ("ANY", "araujo"),
+    ] {
+        let d = app
+            .ok(Some(&agent), q, json!({"f": field, "s": term}))
+            .await;
         assert_eq!(d["contacts"]["totalCount"], 1, "{field} {term}");
     }
     // An agent of another account sees nothing of this one.
     let (_, other_service) = app.account_with_service(&admin).await;
     let (_, outsider) = app.agent_in(other_service).await;
-    let d = app.ok(Some(&outsider), q, json!({"f": "ANY", "s": "joao"})).await;
+    let d = app
+        .ok(Some(&outsider), q, json!({"f": "ANY", "s": "joao"}))
+        .await;
     assert_eq!(d["contacts"]["totalCount"], 0);
 }
 
@@ -169,14 +206,26 @@ async fn addresses_are_added_updated_and_removed() {
     let admin = app.admin().await;
     let (account, service) = app.account_with_service(&admin).await;
     let (_, agent) = app.agent_in(service).await;
-    let created = app.ok(Some(&agent), REGISTER, json!({"i": {"accountId": account, "name": "Lia"}})).await;
-    let id = created["registerContact"]["id"].as_str().unwrap().to_string();
+    let created = app
+        .ok(
+            Some(&agent),
+            REGISTER,
+            json!({"i": {"accountId": account, "name": "Lia"}}),
+        )
+        .await;
+    let id = created["registerContact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let addr = json!({"type": "COMMERCIAL", "cep": "20040002", "street": "Rua da Assembleia", "number": "10",
                       "neighborhood": "Centro", "city": "Rio de Janeiro", "uf": "RJ", "location": {"latitude": -22.9, "longitude": -43.2}});
     let d = app
         .ok(Some(&agent), "mutation($c: UUID!, $i: AddressInput!) { addContactAddress(contactId: $c, input: $i) { addresses { id city location { latitude } } } }", json!({"c": id, "i": addr}))
         .await;
-    let address_id = d["addContactAddress"]["addresses"][0]["id"].as_str().unwrap().to_string();
+    let address_id = d["addContactAddress"]["addresses"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let bad = app
         .graphql(Some(&agent), "mutation($c: UUID!, $i: AddressInput!) { addContactAddress(contactId: $c, input: $i) { id } }", json!({"c": id, "i": {"city": "X"}}))
         .await;
@@ -184,15 +233,25 @@ async fn addresses_are_added_updated_and_removed() {
     let d = app
         .ok(Some(&agent), "mutation($c: UUID!, $a: UUID!) { removeContactAddress(contactId: $c, addressId: $a) { addresses { id } version } }", json!({"c": id, "a": address_id}))
         .await;
-    assert_eq!(d["removeContactAddress"]["addresses"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        d["removeContactAddress"]["addresses"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     assert_eq!(d["removeContactAddress"]["version"], 3);
 }
 
 #[tokio::test]
 async fn requests_without_a_token_are_unauthenticated() {
     let app = spawn_app().await;
-    let v = app.graphql(None, "{ contacts { totalCount } }", json!({})).await;
+    let v = app
+        .graphql(None, "{ contacts { totalCount } }", json!({}))
+        .await;
     assert_eq!(error_code(&v), "UNAUTHENTICATED");
-    let v = app.graphql(Some("not-a-token"), "{ me { id } }", json!({})).await;
+    let v = app
+        .graphql(Some("not-a-token"), "{ me { id } }", json!({}))
+        .await;
     assert_eq!(error_code(&v), "UNAUTHENTICATED");
 }

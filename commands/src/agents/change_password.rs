@@ -22,7 +22,9 @@ pub async fn change_password(
 ) -> CommandResult<()> {
     let (allowed, _) = self_service_settings(&c.pool).await?;
     if !allowed {
-        return Err(CommandError::forbidden("password change is disabled by the administrator"));
+        return Err(CommandError::forbidden(
+            "password change is disabled by the administrator",
+        ));
     }
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM agents WHERE id = $1")
         .bind(agent_id)
@@ -30,9 +32,13 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| CommandError::not_found("agent"))?;
     if !verify_password(current_password, stored).await {
-        return Err(CommandError::field("currentPassword", "is not the current password"));
+        return Err(CommandError::field(
+            "currentPassword",
+            "is not the current password",
+        ));
     }
-    rules::check_password_policy(&new_password).map_err(|e| CommandError::Validation(e.under("newPassword").into()))?;
+    rules::check_password_policy(&new_password)
+        .map_err(|e| CommandError::Validation(e.under("newPassword").into()))?;
     let new_password_hash = hash_password(new_password).await?;
     let command = AgentCommand::ChangePassword(ChangePassword {
         new_password_hash,

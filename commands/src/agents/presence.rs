@@ -26,7 +26,13 @@ fn bad_credentials() -> CommandError {
 }
 
 /// `login`: throttled per e-mail and per address; opens a session and records AgentLoggedIn.
-pub async fn login(c: &Commands, ctx: &CommandContext, email: &str, password: String, address: &str) -> CommandResult<LoggedIn> {
+pub async fn login(
+    c: &Commands,
+    ctx: &CommandContext,
+    email: &str,
+    password: String,
+    address: &str,
+) -> CommandResult<LoggedIn> {
     let email = email.trim().to_lowercase();
     rate_limit::check(&c.pool, &email, address, ctx.now).await?;
     let row = sqlx::query("SELECT id, password_hash, active FROM agents WHERE email = $1")
@@ -34,7 +40,11 @@ pub async fn login(c: &Commands, ctx: &CommandContext, email: &str, password: St
         .fetch_optional(&c.pool)
         .await?;
     let (agent_id, hash, active) = match &row {
-        Some(r) => (Some(r.try_get::<Uuid, _>("id")?), r.try_get::<String, _>("password_hash")?, r.try_get::<bool, _>("active")?),
+        Some(r) => (
+            Some(r.try_get::<Uuid, _>("id")?),
+            r.try_get::<String, _>("password_hash")?,
+            r.try_get::<bool, _>("active")?,
+        ),
         None => (None, dummy_hash().await, false),
     };
     let verified = verify_password(password, hash).await;
@@ -45,21 +55,45 @@ pub async fn login(c: &Commands, ctx: &CommandContext, email: &str, password: St
     if !active {
         return Err(CommandError::forbidden("this agent is deactivated"));
     }
-    let session = sessions::open_session(&c.pool, agent_id, ctx.now, c.settings.session_ttl, address).await?;
+    let session =
+        sessions::open_session(&c.pool, agent_id, ctx.now, c.settings.session_ttl, address).await?;
     let ctx = CommandContext {
-        actor: Actor::Agent { id: agent_id, role: domain::kinds::Role::Agent, session_id: Some(session.id) },
+        actor: Actor::Agent {
+            id: agent_id,
+            role: domain::kinds::Role::Agent,
+            session_id: Some(session.id),
+        },
         ..ctx.clone()
     };
-    if let Err(e) = execute(&c.agents, agent_id, AgentCommand::LogIn(LogIn { session_id: session.id, at: ctx.now }), &ctx).await {
+    if let Err(e) = execute(
+        &c.agents,
+        agent_id,
+        AgentCommand::LogIn(LogIn {
+            session_id: session.id,
+            at: ctx.now,
+        }),
+        &ctx,
+    )
+    .await
+    {
         sessions::end_session(&c.pool, session.id, ctx.now, "FAILED").await?;
         return Err(e);
     }
     rate_limit::clear(&c.pool, &email).await?;
-    Ok(LoggedIn { agent_id, token: session.token, expires_at: session.expires_at })
+    Ok(LoggedIn {
+        agent_id,
+        token: session.token,
+        expires_at: session.expires_at,
+    })
 }
 
 /// `logout`: ends this session and records AgentLoggedOut.
-pub async fn logout(c: &Commands, ctx: &CommandContext, agent_id: Uuid, session_id: Uuid) -> CommandResult<()> {
+pub async fn logout(
+    c: &Commands,
+    ctx: &CommandContext,
+    agent_id: Uuid,
+    session_id: Uuid,
+) -> CommandResult<()> {
     end_session_with_reason(c, ctx, agent_id, session_id, LogoutReason::Manual).await
 }
 
@@ -78,7 +112,17 @@ pub async fn end_session_with_reason(
         LogoutReason::Deactivated => "DEACTIVATED",
     };
     sessions::end_session(&c.pool, session_id, ctx.now, reason_text).await?;
-    execute(&c.agents, agent_id, AgentCommand::LogOut(LogOut { session_id, reason, at: ctx.now }), ctx).await
+    execute(
+        &c.agents,
+        agent_id,
+        AgentCommand::LogOut(LogOut {
+            session_id,
+            reason,
+            at: ctx.now,
+        }),
+        ctx,
+    )
+    .await
 }
 
 /// Ends every session past its expiry (a background job calls this periodically).
@@ -93,18 +137,39 @@ pub async fn expire_sessions(c: &Commands) -> CommandResult<usize> {
 }
 
 /// `startPause`: starts a pause, or changes the running one's reason.
-pub async fn start_pause(c: &Commands, ctx: &CommandContext, agent_id: Uuid, reason_id: Uuid) -> CommandResult<()> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pause_reasons WHERE id = $1)")
-        .bind(reason_id)
-        .fetch_one(&c.pool)
-        .await?;
+pub async fn start_pause(
+    c: &Commands,
+    ctx: &CommandContext,
+    agent_id: Uuid,
+    reason_id: Uuid,
+) -> CommandResult<()> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pause_reasons WHERE id = $1)")
+            .bind(reason_id)
+            .fetch_one(&c.pool)
+            .await?;
     if !exists {
         return Err(CommandError::not_found("pause reason"));
     }
-    execute(&c.agents, agent_id, AgentCommand::StartPause(StartPause { reason_id, at: ctx.now }), ctx).await
+    execute(
+        &c.agents,
+        agent_id,
+        AgentCommand::StartPause(StartPause {
+            reason_id,
+            at: ctx.now,
+        }),
+        ctx,
+    )
+    .await
 }
 
 /// `endPause`.
 pub async fn end_pause(c: &Commands, ctx: &CommandContext, agent_id: Uuid) -> CommandResult<()> {
-    execute(&c.agents, agent_id, AgentCommand::EndPause(EndPause { at: ctx.now }), ctx).await
+    execute(
+        &c.agents,
+        agent_id,
+        AgentCommand::EndPause(EndPause { at: ctx.now }),
+        ctx,
+    )
+    .await
 }

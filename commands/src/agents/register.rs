@@ -26,8 +26,13 @@ pub struct NewAgent {
 }
 
 /// Registers an agent; returns its id.
-pub async fn register_agent(c: &Commands, ctx: &CommandContext, input: NewAgent) -> CommandResult<Uuid> {
-    rules::check_password_policy(&input.password).map_err(|e| CommandError::Validation(e.under("password").into()))?;
+pub async fn register_agent(
+    c: &Commands,
+    ctx: &CommandContext,
+    input: NewAgent,
+) -> CommandResult<Uuid> {
+    rules::check_password_policy(&input.password)
+        .map_err(|e| CommandError::Validation(e.under("password").into()))?;
     let unknown = unknown_services(&c.pool, &input.service_ids).await?;
     if !unknown.is_empty() {
         return Err(CommandError::Validation(
@@ -39,16 +44,19 @@ pub async fn register_agent(c: &Commands, ctx: &CommandContext, input: NewAgent)
     let mut email_taken_by = None;
     let normalized = Email::parse(&input.email).ok();
     if let Some(email) = &normalized {
-        let reserved = sqlx::query("INSERT INTO agent_emails (email, agent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(email.as_str())
-            .bind(agent_id)
-            .execute(&c.pool)
-            .await?;
+        let reserved = sqlx::query(
+            "INSERT INTO agent_emails (email, agent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(email.as_str())
+        .bind(agent_id)
+        .execute(&c.pool)
+        .await?;
         if reserved.rows_affected() == 0 {
-            email_taken_by = sqlx::query_scalar("SELECT agent_id FROM agent_emails WHERE email = $1")
-                .bind(email.as_str())
-                .fetch_optional(&c.pool)
-                .await?;
+            email_taken_by =
+                sqlx::query_scalar("SELECT agent_id FROM agent_emails WHERE email = $1")
+                    .bind(email.as_str())
+                    .fetch_optional(&c.pool)
+                    .await?;
         }
     }
     let password_hash = hash_password(input.password).await?;
@@ -65,7 +73,10 @@ pub async fn register_agent(c: &Commands, ctx: &CommandContext, input: NewAgent)
     });
     if let Err(e) = execute(&c.agents, agent_id, command, ctx).await {
         if email_taken_by.is_none() {
-            sqlx::query("DELETE FROM agent_emails WHERE agent_id = $1").bind(agent_id).execute(&c.pool).await?;
+            sqlx::query("DELETE FROM agent_emails WHERE agent_id = $1")
+                .bind(agent_id)
+                .execute(&c.pool)
+                .await?;
         }
         return Err(e);
     }

@@ -23,7 +23,12 @@ pub struct AgentUpdate {
     pub active: Option<bool>,
 }
 
-pub async fn update_agent(c: &Commands, ctx: &CommandContext, id: Uuid, input: AgentUpdate) -> CommandResult<()> {
+pub async fn update_agent(
+    c: &Commands,
+    ctx: &CommandContext,
+    id: Uuid,
+    input: AgentUpdate,
+) -> CommandResult<()> {
     if !agent_exists(&c.pool, id).await? {
         return Err(CommandError::not_found("agent"));
     }

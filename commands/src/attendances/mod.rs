@@ -34,9 +34,10 @@ impl From<AttendanceError> for CommandError {
         match e {
             AttendanceError::Validation(v) => CommandError::Validation(v),
             AttendanceError::NotFound => CommandError::not_found("attendance"),
-            AttendanceError::AlreadyOpened => {
-                CommandError::Conflict { message: "attendance already opened".into(), existing_id: None }
-            }
+            AttendanceError::AlreadyOpened => CommandError::Conflict {
+                message: "attendance already opened".into(),
+                existing_id: None,
+            },
             e @ AttendanceError::InvalidState { .. } => CommandError::InvalidState(e.to_string()),
             AttendanceError::Forbidden(why) => CommandError::Forbidden(why),
             e @ AttendanceError::WindowClosed => CommandError::WindowClosed(e.to_string()),

@@ -15,7 +15,12 @@ pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const WINDOW: Duration = Duration::minutes(15);
 
 /// RATE_LIMITED when either count is used up.
-pub async fn check(pool: &PgPool, email: &str, address: &str, now: DateTime<Utc>) -> CommandResult<()> {
+pub async fn check(
+    pool: &PgPool,
+    email: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> CommandResult<()> {
     let since = now - WINDOW;
     let (by_email, by_address): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE email = $1), count(*) FILTER (WHERE address = $2)
@@ -27,12 +32,19 @@ pub async fn check(pool: &PgPool, email: &str, address: &str, now: DateTime<Utc>
     .fetch_one(pool)
     .await?;
     if by_email >= MAX_FAILURES_PER_EMAIL || by_address >= MAX_FAILURES_PER_ADDRESS {
-        return Err(CommandError::RateLimited("too many failed logins; try again later".into()));
+        return Err(CommandError::RateLimited(
+            "too many failed logins; try again later".into(),
+        ));
     }
     Ok(())
 }
 
-pub async fn record_failure(pool: &PgPool, email: &str, address: &str, now: DateTime<Utc>) -> CommandResult<()> {
+pub async fn record_failure(
+    pool: &PgPool,
+    email: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> CommandResult<()> {
     sqlx::query("INSERT INTO login_failures (email, address, at) VALUES ($1, $2, $3)")
         .bind(email)
         .bind(address)
@@ -44,6 +56,9 @@ pub async fn record_failure(pool: &PgPool, email: &str, address: &str, now: Date
 
 /// A successful login forgets the e-mail's failures.
 pub async fn clear(pool: &PgPool, email: &str) -> CommandResult<()> {
-    sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(pool).await?;
+    sqlx::query("DELETE FROM login_failures WHERE email = $1")
+        .bind(email)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -44,12 +44,20 @@ pub async fn open_session(
     .bind(address)
     .execute(pool)
     .await?;
-    Ok(NewSession { id, token, expires_at })
+    Ok(NewSession {
+        id,
+        token,
+        expires_at,
+    })
 }
 
 /// The actor behind a bearer token, or None when it is unknown, ended, expired, or its agent
 /// is inactive.
-pub async fn resolve_token(pool: &PgPool, token: &str, now: DateTime<Utc>) -> CommandResult<Option<Actor>> {
+pub async fn resolve_token(
+    pool: &PgPool,
+    token: &str,
+    now: DateTime<Utc>,
+) -> CommandResult<Option<Actor>> {
     let hash = token_hash(token);
     let row = sqlx::query(
         "SELECT s.id, s.agent_id, a.role
@@ -68,21 +76,33 @@ pub async fn resolve_token(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Co
             session_id: Some(r.try_get("id")?),
         }));
     }
-    let row = sqlx::query("SELECT id, name FROM integration_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(&hash)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|r| Actor::Integration { id: r.get("id"), name: r.get("name") }))
+    let row = sqlx::query(
+        "SELECT id, name FROM integration_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(&hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| Actor::Integration {
+        id: r.get("id"),
+        name: r.get("name"),
+    }))
 }
 
 /// Ends one session; returns whether it was open.
-pub async fn end_session(pool: &PgPool, session_id: Uuid, now: DateTime<Utc>, reason: &str) -> CommandResult<bool> {
-    let done = sqlx::query("UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL")
-        .bind(session_id)
-        .bind(now)
-        .bind(reason)
-        .execute(pool)
-        .await?;
+pub async fn end_session(
+    pool: &PgPool,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> CommandResult<bool> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(now)
+    .bind(reason)
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -109,16 +129,29 @@ pub async fn end_other_sessions(
 }
 
 /// Sessions past their expiry that were never ended: (session id, agent id).
-pub async fn expired_sessions(pool: &PgPool, now: DateTime<Utc>) -> CommandResult<Vec<(Uuid, Uuid)>> {
-    let rows = sqlx::query("SELECT id, agent_id FROM sessions WHERE ended_at IS NULL AND expires_at <= $1 LIMIT 500")
-        .bind(now)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.iter().map(|r| (r.get("id"), r.get("agent_id"))).collect())
+pub async fn expired_sessions(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> CommandResult<Vec<(Uuid, Uuid)>> {
+    let rows = sqlx::query(
+        "SELECT id, agent_id FROM sessions WHERE ended_at IS NULL AND expires_at <= $1 LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), r.get("agent_id")))
+        .collect())
 }
 
 /// Creates an integration token (for channel gateways and flow engines); returns it once.
-pub async fn create_integration_token(pool: &PgPool, name: &str, actor: &Actor, now: DateTime<Utc>) -> CommandResult<String> {
+pub async fn create_integration_token(
+    pool: &PgPool,
+    name: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> CommandResult<String> {
     let token = new_token();
     let inserted = sqlx::query(
         "INSERT INTO integration_tokens (id, name, token_hash, created_by, created_at)

@@ -17,6 +17,16 @@ pub async fn set_contact_image(
     file: Option<StoredFile>,
 ) -> CommandResult<()> {
     references::visible_contact_account(&c.pool, &ctx.actor, contact_id).await?;
-    let image = file.map(|f| ImageRef { sha256: f.sha256, content_type: f.content_type, size: f.size as i64 });
-    execute(&c.contacts, contact_id, ContactCommand::SetImage { image, at: ctx.now }, ctx).await
+    let image = file.map(|f| ImageRef {
+        sha256: f.sha256,
+        content_type: f.content_type,
+        size: f.size as i64,
+    });
+    execute(
+        &c.contacts,
+        contact_id,
+        ContactCommand::SetImage { image, at: ctx.now },
+        ctx,
+    )
+    .await
 }

@@ -19,11 +19,15 @@ impl From<ContactError> for CommandError {
                 message: format!("the phone is already used by contact {existing_id}"),
                 existing_id: Some(existing_id),
             },
-            e @ ContactError::VersionMismatch { .. } => CommandError::Conflict { message: e.to_string(), existing_id: None },
+            e @ ContactError::VersionMismatch { .. } => CommandError::Conflict {
+                message: e.to_string(),
+                existing_id: None,
+            },
             ContactError::NotFound => CommandError::not_found("contact"),
-            ContactError::AlreadyRegistered => {
-                CommandError::Conflict { message: "contact already registered".into(), existing_id: None }
-            }
+            ContactError::AlreadyRegistered => CommandError::Conflict {
+                message: "contact already registered".into(),
+                existing_id: None,
+            },
             ContactError::AddressNotFound => CommandError::not_found("address"),
         }
     }

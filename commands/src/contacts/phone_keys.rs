@@ -81,7 +81,12 @@ pub async fn claim(
 }
 
 /// Releases a claim of `contact_id` (after a refused command, or when its phone changed).
-pub async fn release(pool: &PgPool, account_id: Uuid, key: &str, contact_id: Uuid) -> CommandResult<()> {
+pub async fn release(
+    pool: &PgPool,
+    account_id: Uuid,
+    key: &str,
+    contact_id: Uuid,
+) -> CommandResult<()> {
     sqlx::query("DELETE FROM contact_phone_keys WHERE account_id = $1 AND routing_key = $2 AND contact_id = $3")
         .bind(account_id)
         .bind(key)
@@ -93,9 +98,11 @@ pub async fn release(pool: &PgPool, account_id: Uuid, key: &str, contact_id: Uui
 
 /// The contact of the account routed by `key`, if any (inbound messages find contacts by it).
 pub async fn holder(pool: &PgPool, account_id: Uuid, key: &str) -> CommandResult<Option<Uuid>> {
-    Ok(sqlx::query_scalar("SELECT contact_id FROM contact_phone_keys WHERE account_id = $1 AND routing_key = $2")
-        .bind(account_id)
-        .bind(key)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT contact_id FROM contact_phone_keys WHERE account_id = $1 AND routing_key = $2",
+    )
+    .bind(account_id)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?)
 }

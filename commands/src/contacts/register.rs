@@ -31,7 +31,11 @@ pub async fn register_contact(
     .await?;
     input.addresses = addresses.into_iter().map(|a| (Uuid::new_v4(), a)).collect();
     let contact_id = Uuid::new_v4();
-    let key = input.phone.as_ref().and_then(|p| Phone::parse(&p.ddi, &p.number).ok()).map(|p| p.routing_key());
+    let key = input
+        .phone
+        .as_ref()
+        .and_then(|p| Phone::parse(&p.ddi, &p.number).ok())
+        .map(|p| p.routing_key());
     let mut phone_taken_by = None;
     if let Some(key) = &key {
         phone_taken_by = phone_keys::claim(&c.pool, account_id, key, contact_id, ctx.now).await?;
@@ -56,9 +60,17 @@ pub async fn register_contact(
 }
 
 /// Today in the account's time zone (birth dates may not be in the future there).
-pub async fn local_today(c: &Commands, account_id: Uuid, ctx: &CommandContext) -> CommandResult<chrono::NaiveDate> {
-    let tz: Option<String> =
-        sqlx::query_scalar("SELECT timezone FROM accounts WHERE id = $1").bind(account_id).fetch_optional(&c.pool).await?;
-    let tz: Tz = tz.and_then(|t| t.parse().ok()).unwrap_or(chrono_tz::America::Sao_Paulo);
+pub async fn local_today(
+    c: &Commands,
+    account_id: Uuid,
+    ctx: &CommandContext,
+) -> CommandResult<chrono::NaiveDate> {
+    let tz: Option<String> = sqlx::query_scalar("SELECT timezone FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&c.pool)
+        .await?;
+    let tz: Tz = tz
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(chrono_tz::America::Sao_Paulo);
     Ok(ctx.now.with_timezone(&tz).date_naive())
 }

@@ -40,7 +40,9 @@ pub async fn update_contact(
         .await?
         .try_get("phone_key")?;
     let new_key = match &patch.phone {
-        Patch::Set(p) => Phone::parse(&p.ddi, &p.number).ok().map(|p| p.routing_key()),
+        Patch::Set(p) => Phone::parse(&p.ddi, &p.number)
+            .ok()
+            .map(|p| p.routing_key()),
         _ => None,
     };
     let mut phone_taken_by = None;
@@ -51,7 +53,14 @@ pub async fn update_contact(
     }
     let today = local_today(c, account_id, ctx).await?;
     let phone_cleared = matches!(patch.phone, Patch::Clear);
-    let command = ContactCommand::UpdateContact { patch, refs, phone_taken_by, expected_version, today, at: ctx.now };
+    let command = ContactCommand::UpdateContact {
+        patch,
+        refs,
+        phone_taken_by,
+        expected_version,
+        today,
+        at: ctx.now,
+    };
     let result = execute(&c.contacts, contact_id, command, ctx).await;
     match (&result, claimed) {
         (Err(_), true) => {

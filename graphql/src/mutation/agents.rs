@@ -39,13 +39,23 @@ pub struct AgentsMutation;
 
 async fn projected_agent(ctx: &Context<'_>, id: Uuid) -> ApiResult<Agent> {
     let state = ctx.data_unchecked::<ApiState>();
-    state.projector().wait_for_stream("Agent", &id.to_string()).await.map_err(internal)?;
-    Agent::load(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("agent")))
+    state
+        .projector()
+        .wait_for_stream("Agent", &id.to_string())
+        .await
+        .map_err(internal)?;
+    Agent::load(ctx, id)
+        .await?
+        .ok_or_else(|| gql(CommandError::not_found("agent")))
 }
 
 #[Object]
 impl AgentsMutation {
-    async fn register_agent(&self, ctx: &Context<'_>, input: RegisterAgentInput) -> ApiResult<Agent> {
+    async fn register_agent(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterAgentInput,
+    ) -> ApiResult<Agent> {
         let actor = auth::admin(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
@@ -61,7 +71,12 @@ impl AgentsMutation {
         projected_agent(ctx, id).await
     }
 
-    async fn update_agent(&self, ctx: &Context<'_>, id: Uuid, input: UpdateAgentInput) -> ApiResult<Agent> {
+    async fn update_agent(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: UpdateAgentInput,
+    ) -> ApiResult<Agent> {
         let actor = auth::admin(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);

@@ -15,38 +15,73 @@ pub struct AuthMutation;
 
 async fn fresh_agent(ctx: &Context<'_>, id: Uuid) -> ApiResult<Agent> {
     let state = ctx.data_unchecked::<ApiState>();
-    state.projector().wait_for_stream("Agent", &id.to_string()).await.map_err(crate::error::internal)?;
-    Agent::load(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("agent")))
+    state
+        .projector()
+        .wait_for_stream("Agent", &id.to_string())
+        .await
+        .map_err(crate::error::internal)?;
+    Agent::load(ctx, id)
+        .await?
+        .ok_or_else(|| gql(CommandError::not_found("agent")))
 }
 
 #[Object]
 impl AuthMutation {
     /// RATE_LIMITED after repeated failures for one e-mail or address.
-    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> ApiResult<Session> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> ApiResult<Session> {
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, Actor::System);
-        let done = presence::login(state.commands(), &c, &email, password, &auth::address(ctx)).await.gql()?;
+        let done = presence::login(state.commands(), &c, &email, password, &auth::address(ctx))
+            .await
+            .gql()?;
         fresh_agent(ctx, done.agent_id).await?;
-        Ok(Session { token: done.token, expires_at: done.expires_at, agent_id: done.agent_id })
+        Ok(Session {
+            token: done.token,
+            expires_at: done.expires_at,
+            agent_id: done.agent_id,
+        })
     }
 
     /// Ends this session; attendances IN_PROGRESS with me become PENDING with me.
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let (id, _, session) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
-        let Some(session) = session else { return Ok(false) };
+        let Some(session) = session else {
+            return Ok(false);
+        };
         let c = command_context(ctx, auth::actor(ctx)?);
-        presence::logout(state.commands(), &c, id, session).await.gql()?;
+        presence::logout(state.commands(), &c, id, session)
+            .await
+            .gql()?;
         fresh_agent(ctx, id).await?;
         Ok(true)
     }
 
     /// FORBIDDEN while settings.allowPasswordChange is false. Ends my other sessions.
-    async fn change_password(&self, ctx: &Context<'_>, current_password: String, new_password: String) -> ApiResult<bool> {
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> ApiResult<bool> {
         let (id, _, session) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, auth::actor(ctx)?);
-        change_password::change_password(state.commands(), &c, id, session, current_password, new_password).await.gql()?;
+        change_password::change_password(
+            state.commands(),
+            &c,
+            id,
+            session,
+            current_password,
+            new_password,
+        )
+        .await
+        .gql()?;
         fresh_agent(ctx, id).await?;
         Ok(true)
     }
@@ -57,7 +92,9 @@ impl AuthMutation {
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, auth::actor(ctx)?);
         let stored = crate::uploads::store_image(ctx, image).await?;
-        commands::agents::image::change_image(state.commands(), &c, id, stored).await.gql()?;
+        commands::agents::image::change_image(state.commands(), &c, id, stored)
+            .await
+            .gql()?;
         fresh_agent(ctx, id).await
     }
 
@@ -66,7 +103,9 @@ impl AuthMutation {
         let (id, _, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, auth::actor(ctx)?);
-        presence::start_pause(state.commands(), &c, id, reason_id).await.gql()?;
+        presence::start_pause(state.commands(), &c, id, reason_id)
+            .await
+            .gql()?;
         fresh_agent(ctx, id).await
     }
 

@@ -2,7 +2,9 @@
 
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Upload};
 use commands::contacts::{addresses, image, register, update};
-use domain::contact::{AddressInput as DomainAddressInput, ContactInput, ContactPatch, PhoneInput as DomainPhoneInput};
+use domain::contact::{
+    AddressInput as DomainAddressInput, ContactInput, ContactPatch, PhoneInput as DomainPhoneInput,
+};
 use domain::values::Patch;
 use uuid::Uuid;
 
@@ -21,7 +23,10 @@ pub struct PhoneInput {
 
 impl From<PhoneInput> for DomainPhoneInput {
     fn from(p: PhoneInput) -> Self {
-        Self { ddi: p.ddi, number: p.number }
+        Self {
+            ddi: p.ddi,
+            number: p.number,
+        }
     }
 }
 
@@ -150,8 +155,14 @@ impl From<UpdateContactInput> for ContactPatch {
 /// The contact as its read model shows it once its own events are applied.
 pub async fn projected_contact(ctx: &Context<'_>, id: Uuid) -> ApiResult<Contact> {
     let state = ctx.data_unchecked::<ApiState>();
-    state.projector().wait_for_stream("Contact", &id.to_string()).await.map_err(internal)?;
-    Contact::load(ctx, id).await?.ok_or_else(|| gql(CommandError::not_found("contact")))
+    state
+        .projector()
+        .wait_for_stream("Contact", &id.to_string())
+        .await
+        .map_err(internal)?;
+    Contact::load(ctx, id)
+        .await?
+        .ok_or_else(|| gql(CommandError::not_found("contact")))
 }
 
 #[derive(Default)]
@@ -159,11 +170,20 @@ pub struct ContactsMutation;
 
 #[Object]
 impl ContactsMutation {
-    async fn register_contact(&self, ctx: &Context<'_>, input: RegisterContactInput) -> ApiResult<Contact> {
+    async fn register_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterContactInput,
+    ) -> ApiResult<Contact> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        let addresses = input.addresses.unwrap_or_default().into_iter().map(Into::into).collect();
+        let addresses = input
+            .addresses
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         let contact = ContactInput {
             name: input.name,
             mother_name: input.mother_name,
@@ -183,7 +203,10 @@ impl ContactsMutation {
             extra3: input.extra3,
             addresses: Vec::new(),
         };
-        let id = register::register_contact(state.commands(), &c, input.account_id, contact, addresses).await.gql()?;
+        let id =
+            register::register_contact(state.commands(), &c, input.account_id, contact, addresses)
+                .await
+                .gql()?;
         projected_contact(ctx, id).await
     }
 
@@ -198,29 +221,53 @@ impl ContactsMutation {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        update::update_contact(state.commands(), &c, id, input.into(), expected_version.map(i64::from)).await.gql()?;
+        update::update_contact(
+            state.commands(),
+            &c,
+            id,
+            input.into(),
+            expected_version.map(i64::from),
+        )
+        .await
+        .gql()?;
         projected_contact(ctx, id).await
     }
 
     /// null removes the image.
-    async fn set_contact_image(&self, ctx: &Context<'_>, id: Uuid, image: Option<Upload>) -> ApiResult<Contact> {
+    async fn set_contact_image(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        image: Option<Upload>,
+    ) -> ApiResult<Contact> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        commands::contacts::references::visible_contact_account(state.pool(), &c.actor, id).await.gql()?;
+        commands::contacts::references::visible_contact_account(state.pool(), &c.actor, id)
+            .await
+            .gql()?;
         let file = match image {
             Some(upload) => Some(crate::uploads::store_image(ctx, upload).await?),
             None => None,
         };
-        image::set_contact_image(state.commands(), &c, id, file).await.gql()?;
+        image::set_contact_image(state.commands(), &c, id, file)
+            .await
+            .gql()?;
         projected_contact(ctx, id).await
     }
 
-    async fn add_contact_address(&self, ctx: &Context<'_>, contact_id: Uuid, input: AddressInput) -> ApiResult<Contact> {
+    async fn add_contact_address(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: Uuid,
+        input: AddressInput,
+    ) -> ApiResult<Contact> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        addresses::add_address(state.commands(), &c, contact_id, input.into()).await.gql()?;
+        addresses::add_address(state.commands(), &c, contact_id, input.into())
+            .await
+            .gql()?;
         projected_contact(ctx, contact_id).await
     }
 
@@ -234,15 +281,24 @@ impl ContactsMutation {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        addresses::update_address(state.commands(), &c, contact_id, address_id, input.into()).await.gql()?;
+        addresses::update_address(state.commands(), &c, contact_id, address_id, input.into())
+            .await
+            .gql()?;
         projected_contact(ctx, contact_id).await
     }
 
-    async fn remove_contact_address(&self, ctx: &Context<'_>, contact_id: Uuid, address_id: Uuid) -> ApiResult<Contact> {
+    async fn remove_contact_address(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: Uuid,
+        address_id: Uuid,
+    ) -> ApiResult<Contact> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        addresses::remove_address(state.commands(), &c, contact_id, address_id).await.gql()?;
+        addresses::remove_address(state.commands(), &c, contact_id, address_id)
+            .await
+            .gql()?;
         projected_contact(ctx, contact_id).await
     }
 }

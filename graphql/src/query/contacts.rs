@@ -21,7 +21,9 @@ impl ContactsQuery {
     async fn contact(&self, ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Contact>> {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
-        references::visible_contact_account(state.pool(), &actor, id).await.gql()?;
+        references::visible_contact_account(state.pool(), &actor, id)
+            .await
+            .gql()?;
         Contact::load(ctx, id).await
     }
 
@@ -31,7 +33,9 @@ impl ContactsQuery {
         &self,
         ctx: &Context<'_>,
         account_id: Option<Uuid>,
-        #[graphql(default_with = "Some(ContactSearchField::Any)")] field: Option<ContactSearchField>,
+        #[graphql(default_with = "Some(ContactSearchField::Any)")] field: Option<
+            ContactSearchField,
+        >,
         search: Option<String>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
@@ -39,13 +43,18 @@ impl ContactsQuery {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let first = page_size(first.unwrap_or(20))?;
-        let visible = references::visible_accounts(state.pool(), &actor).await.gql()?;
+        let visible = references::visible_accounts(state.pool(), &actor)
+            .await
+            .gql()?;
         if let (Some(a), Some(v)) = (account_id, &visible) {
             if !v.contains(&a) {
                 return Err(gql(CommandError::not_found("account")));
             }
         }
-        let after_key: Option<(String, Uuid)> = after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
+        let after_key: Option<(String, Uuid)> = after
+            .as_deref()
+            .map(|c| decode_cursor("after", c))
+            .transpose()?;
         let field = match field.unwrap_or(ContactSearchField::Any) {
             ContactSearchField::Any => SearchField::Any,
             ContactSearchField::Name => SearchField::Name,
@@ -55,9 +64,19 @@ impl ContactsQuery {
             ContactSearchField::RegistrationNumber => SearchField::RegistrationNumber,
         };
         let had_cursor = after_key.is_some();
-        let s = ContactSearch { visible_accounts: visible, account_id, field, term: search, first, after: after_key };
+        let s = ContactSearch {
+            visible_accounts: visible,
+            account_id,
+            field,
+            term: search,
+            first,
+            after: after_key,
+        };
         let (rows, total) = read::search(state.pool(), &s).await.map_err(internal)?;
-        let rows = rows.into_iter().map(|(name, c)| (encode_cursor(&(name, c.id)), Contact(c))).collect();
+        let rows = rows
+            .into_iter()
+            .map(|(name, c)| (encode_cursor(&(name, c.id)), Contact(c)))
+            .collect();
         Ok(ContactConnection::from_rows(rows, first, had_cursor, total))
     }
 }

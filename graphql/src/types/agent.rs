@@ -36,7 +36,10 @@ impl Agent {
     /// Loads an agent by id (None when unknown).
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Agent>> {
         let state = ctx.data_unchecked::<ApiState>();
-        Ok(projections::agents::read::get(state.pool(), id).await.map_err(internal)?.map(Agent))
+        Ok(projections::agents::read::get(state.pool(), id)
+            .await
+            .map_err(internal)?
+            .map(Agent))
     }
 }
 

@@ -40,7 +40,9 @@ pub fn page_size(first: i32) -> ApiResult<i64> {
         return Err(gql(CommandError::field("first", "must not be negative")));
     }
     if first > MAX_PAGE {
-        return Err(gql(CommandError::LimitExceeded(format!("first may be at most {MAX_PAGE}"))));
+        return Err(gql(CommandError::LimitExceeded(format!(
+            "first may be at most {MAX_PAGE}"
+        ))));
     }
     Ok(i64::from(first))
 }
@@ -72,7 +74,10 @@ macro_rules! connection {
             ) -> Self {
                 let has_next_page = rows.len() as i64 > first;
                 rows.truncate(first as usize);
-                let edges: Vec<$edge> = rows.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect();
+                let edges: Vec<$edge> = rows
+                    .into_iter()
+                    .map(|(cursor, node)| $edge { cursor, node })
+                    .collect();
                 let page_info = $crate::types::connection::PageInfo {
                     has_next_page,
                     has_previous_page: had_cursor,

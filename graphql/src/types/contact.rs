@@ -35,12 +35,23 @@ macro_rules! mirror_enum {
 }
 
 mirror_enum!(DocumentKind, domain::values::DocumentKind, [Cpf, Cnpj]);
-mirror_enum!(AddressType, domain::kinds::AddressType, [Residential, Commercial, Billing, Delivery, Other]);
-mirror_enum!(HouseType, domain::kinds::HouseType, [House, Apartment, Condominium, Commercial, Rural, Other]);
+mirror_enum!(
+    AddressType,
+    domain::kinds::AddressType,
+    [Residential, Commercial, Billing, Delivery, Other]
+);
+mirror_enum!(
+    HouseType,
+    domain::kinds::HouseType,
+    [House, Apartment, Condominium, Commercial, Rural, Other]
+);
 mirror_enum!(
     Uf,
     domain::values::Uf,
-    [Ac, Al, Ap, Am, Ba, Ce, Df, Es, Go, Ma, Mt, Ms, Mg, Pa, Pb, Pr, Pe, Pi, Rj, Rn, Rs, Ro, Rr, Sc, Sp, Se, To]
+    [
+        Ac, Al, Ap, Am, Ba, Ce, Df, Es, Go, Ma, Mt, Ms, Mg, Pa, Pb, Pr, Pe, Pi, Rj, Rn, Rs, Ro, Rr,
+        Sc, Sp, Se, To
+    ]
 );
 
 /// Which field `contacts` searches.
@@ -64,7 +75,12 @@ pub struct Phone {
 
 impl From<&DomainPhone> for Phone {
     fn from(p: &DomainPhone) -> Self {
-        Self { e164: p.e164().to_string(), ddi: p.ddi().to_string(), number: p.number().to_string(), formatted: p.formatted() }
+        Self {
+            e164: p.e164().to_string(),
+            ddi: p.ddi().to_string(),
+            number: p.number().to_string(),
+            formatted: p.formatted(),
+        }
     }
 }
 
@@ -77,7 +93,11 @@ pub struct Document {
 
 impl From<&DomainDocument> for Document {
     fn from(d: &DomainDocument) -> Self {
-        Self { kind: d.kind().into(), value: d.value().to_string(), formatted: d.formatted() }
+        Self {
+            kind: d.kind().into(),
+            value: d.value().to_string(),
+            formatted: d.formatted(),
+        }
     }
 }
 
@@ -118,7 +138,10 @@ impl From<&DomainAddress> for Address {
             city: a.city.clone(),
             reference_point: a.reference_point.clone(),
             reference: a.reference.clone(),
-            location: a.location.map(|g| GeoPoint { latitude: g.latitude(), longitude: g.longitude() }),
+            location: a.location.map(|g| GeoPoint {
+                latitude: g.latitude(),
+                longitude: g.longitude(),
+            }),
             house_type: a.house_type.map(Into::into),
             uf: a.uf.into(),
         }
@@ -157,7 +180,10 @@ impl Contact {
     /// The contact by id from the read model (None when unknown).
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Contact>> {
         let state = ctx.data_unchecked::<ApiState>();
-        Ok(projections::contacts::read::get(state.pool(), id).await.map_err(crate::error::internal)?.map(Contact))
+        Ok(projections::contacts::read::get(state.pool(), id)
+            .await
+            .map_err(crate::error::internal)?
+            .map(Contact))
     }
 }
 
@@ -185,16 +211,23 @@ impl Contact {
         self.0.profile.active
     }
     async fn classification(&self, ctx: &Context<'_>) -> ApiResult<Option<Classification>> {
-        let Some(id) = self.0.profile.classification_id else { return Ok(None) };
+        let Some(id) = self.0.profile.classification_id else {
+            return Ok(None);
+        };
         let pool = ctx.data_unchecked::<ApiState>().pool();
-        Ok(commands::admin::classifications::get(pool, id).await.map_err(gql)?.map(Into::into))
+        Ok(commands::admin::classifications::get(pool, id)
+            .await
+            .map_err(gql)?
+            .map(Into::into))
     }
     async fn tags(&self, ctx: &Context<'_>) -> ApiResult<Vec<Tag>> {
         if self.0.profile.tag_ids.is_empty() {
             return Ok(Vec::new());
         }
         let pool = ctx.data_unchecked::<ApiState>().pool();
-        let rows = commands::admin::tags::get_many(pool, &self.0.profile.tag_ids).await.map_err(gql)?;
+        let rows = commands::admin::tags::get_many(pool, &self.0.profile.tag_ids)
+            .await
+            .map_err(gql)?;
         // Keep the contact's own order.
         Ok(self
             .0
@@ -236,14 +269,21 @@ impl Contact {
     }
     async fn image_url(&self, ctx: &Context<'_>) -> Option<String> {
         let state = ctx.data_unchecked::<ApiState>();
-        self.0.image.as_ref().map(|i| crate::files::signed_url(state, &i.sha256))
+        self.0
+            .image
+            .as_ref()
+            .map(|i| crate::files::signed_url(state, &i.sha256))
     }
     async fn addresses(&self) -> Vec<Address> {
         self.0.addresses.iter().map(Into::into).collect()
     }
     /// Item 2's Social tab: read-only.
     async fn channels(&self) -> Vec<ContactChannel> {
-        self.0.channels.iter().map(|c| ContactChannel(c.clone(), None)).collect()
+        self.0
+            .channels
+            .iter()
+            .map(|c| ContactChannel(c.clone(), None))
+            .collect()
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -36,7 +36,10 @@ pub async fn spawn_app() -> TestApp {
 
 /// A second server instance on the same database (and clock) as `other`.
 pub async fn spawn_second(other: &TestApp) -> TestApp {
-    let db = TestDatabase { url: other.db.url.clone(), pool: other.db.pool.clone() };
+    let db = TestDatabase {
+        url: other.db.url.clone(),
+        pool: other.db.pool.clone(),
+    };
     spawn_on(db, other.clock.clone()).await
 }
 
@@ -53,7 +56,13 @@ async fn spawn_on(db: TestDatabase, clock: Clock) -> TestApp {
     let address = app.local_addr();
     let state = app.state.clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), db, clock, state }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        clock,
+        state,
+    }
 }
 
 impl TestApp {
@@ -63,7 +72,10 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the whole JSON response (`data` and `errors`).
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self.client.post(self.url("/graphql")).json(&json!({"query": query, "variables": variables}));
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -89,8 +101,14 @@ impl TestApp {
             service_ids,
             max_concurrent: 5,
         };
-        let id = commands::agents::register::register_agent(self.state.commands(), &ctx, input).await.expect("agent registered");
-        self.state.projector().wait_for_stream("Agent", &id.to_string()).await.unwrap();
+        let id = commands::agents::register::register_agent(self.state.commands(), &ctx, input)
+            .await
+            .expect("agent registered");
+        self.state
+            .projector()
+            .wait_for_stream("Agent", &id.to_string())
+            .await
+            .unwrap();
         id
     }
 
@@ -116,7 +134,11 @@ impl TestApp {
     /// Creates an account with one default service through the API; returns (account, service).
     pub async fn account_with_service(&self, admin: &str) -> (Uuid, Uuid) {
         let a = self
-            .ok(Some(admin), "mutation { createAccount(input: {name: \"Acme\"}) { id } }", json!({}))
+            .ok(
+                Some(admin),
+                "mutation { createAccount(input: {name: \"Acme\"}) { id } }",
+                json!({}),
+            )
             .await;
         let account: Uuid = a["createAccount"]["id"].as_str().unwrap().parse().unwrap();
         let s = self
@@ -126,18 +148,25 @@ impl TestApp {
                 json!({"a": account}),
             )
             .await;
-        (account, s["createService"]["id"].as_str().unwrap().parse().unwrap())
+        (
+            account,
+            s["createService"]["id"].as_str().unwrap().parse().unwrap(),
+        )
     }
 
     /// An AGENT in `service` (logged in): (id, token).
     pub async fn agent_in(&self, service: Uuid) -> (Uuid, String) {
         let email = format!("agent-{}@example.com", Uuid::new_v4().simple());
-        let id = self.register_agent(&email, Role::Agent, vec![service]).await;
+        let id = self
+            .register_agent(&email, Role::Agent, vec![service])
+            .await;
         (id, self.login(&email).await)
     }
 }
 
 /// The `extensions.code` of the first error.
 pub fn error_code(v: &Value) -> &str {
-    v["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {v:#}"))
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {v:#}"))
 }
