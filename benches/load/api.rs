@@ -14,13 +14,27 @@ pub struct Api {
 impl Api {
     /// One client with its own connection pool (one per simulated frontend or gateway).
     pub fn new(base: &str) -> Api {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(4).build().expect("an HTTP client");
-        Api { http, url: format!("{base}/graphql") }
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(4)
+            .build()
+            .expect("an HTTP client");
+        Api {
+            http,
+            url: format!("{base}/graphql"),
+        }
     }
 
     /// The whole response (`data` and `errors`).
-    pub async fn raw(&self, token: Option<&str>, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let mut req = self.http.post(&self.url).json(&json!({"query": query, "variables": variables}));
+    pub async fn raw(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .json(&json!({"query": query, "variables": variables}));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -29,9 +43,18 @@ impl Api {
     }
 
     /// `data`, or an error naming the first GraphQL error.
-    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> anyhow::Result<Value> {
+    pub async fn ok(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
         let v = self.raw(token, query, variables).await?;
-        if let Some(errors) = v.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+        if let Some(errors) = v
+            .get("errors")
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty())
+        {
             let e = &errors[0];
             bail!(
                 "{} ({})",
@@ -50,13 +73,20 @@ impl Api {
                 json!({"e": email, "p": password}),
             )
             .await?;
-        d["login"]["token"].as_str().map(str::to_string).ok_or_else(|| anyhow!("no token in {d}"))
+        d["login"]["token"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("no token in {d}"))
     }
 
     /// The names of the Query and Mutation fields the server has now.
     pub async fn operations(&self) -> anyhow::Result<HashSet<String>> {
         let d = self
-            .ok(None, "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }", json!({}))
+            .ok(
+                None,
+                "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
+                json!({}),
+            )
             .await?;
         let mut names = HashSet::new();
         for t in ["queryType", "mutationType"] {

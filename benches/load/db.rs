@@ -29,19 +29,31 @@ pub struct DbServer {
 impl DbServer {
     pub async fn choose(target_dir: &Path) -> anyhow::Result<DbServer> {
         if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            return Ok(DbServer { admin_url: with_database(&url, "postgres"), source: "DATABASE_URL".into(), managed: None });
+            return Ok(DbServer {
+                admin_url: with_database(&url, "postgres"),
+                source: "DATABASE_URL".into(),
+                managed: None,
+            });
         }
-        let probe = tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(LOCAL_DEFAULT)).await;
+        let probe =
+            tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(LOCAL_DEFAULT))
+                .await;
         if let Ok(Ok(conn)) = probe {
             conn.close().await.ok();
-            return Ok(DbServer { admin_url: LOCAL_DEFAULT.into(), source: "local postgres on 127.0.0.1:5432".into(), managed: None });
+            return Ok(DbServer {
+                admin_url: LOCAL_DEFAULT.into(),
+                source: "local postgres on 127.0.0.1:5432".into(),
+                managed: None,
+            });
         }
         let dir = if agent_panel::postgres::binaries::running_as_root() {
             PathBuf::from("/tmp/agent-panel-bench-pg")
         } else {
             target_dir.join("bench-pg")
         };
-        let managed = ManagedPostgres::start(&dir).await.context("starting a managed PostgreSQL for the benchmark")?;
+        let managed = ManagedPostgres::start(&dir)
+            .await
+            .context("starting a managed PostgreSQL for the benchmark")?;
         Ok(DbServer {
             admin_url: managed.admin_url(),
             source: format!("managed PostgreSQL in {}", dir.display()),
@@ -52,14 +64,18 @@ impl DbServer {
     /// Creates a fresh database and returns its URL.
     pub async fn create_database(&self, name: &str) -> anyhow::Result<String> {
         let mut admin = PgConnection::connect(&self.admin_url).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
         admin.close().await.ok();
         Ok(with_database(&self.admin_url, name))
     }
 
     pub async fn drop_database(&self, name: &str) -> anyhow::Result<()> {
         let mut admin = PgConnection::connect(&self.admin_url).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
         admin.close().await.ok();
         Ok(())
     }
@@ -91,23 +107,30 @@ pub fn with_database(url: &str, database: &str) -> String {
 /// The release server binary under test, as a child process.
 pub struct Server {
     pub child: Child,
-    pub port: u16,
     pub base: String,
 }
 
 impl Server {
     pub async fn start(database_url: &str, log: &Path) -> anyhow::Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let log_file = std::fs::File::create(log)?;
         let child = Command::new(env!("CARGO_BIN_EXE_agent-panel"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::from(log_file))
             .spawn()
             .context("starting the agent-panel server")?;
-        let server = Server { child, port, base: format!("http://127.0.0.1:{port}") };
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let client = reqwest::Client::new();
         let started = Instant::now();
         loop {
@@ -117,7 +140,10 @@ impl Server {
                 }
             }
             if started.elapsed() > Duration::from_secs(60) {
-                bail!("the server did not answer /health within 60 s (see {})", log.display());
+                bail!(
+                    "the server did not answer /health within 60 s (see {})",
+                    log.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

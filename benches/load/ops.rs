@@ -1,0 +1,593 @@
+//! The measured operations, each in two forms: through the server's GraphQL API over HTTP, and
+//! the raw baseline — the same-shape SQL sent straight to PostgreSQL with sqlx (the event row the
+//! command writes, same columns and payload size, and the read-model rows its projection
+//! updates, in one transaction per command). The raw writes go to copies of the tables in schema
+//! `bench_raw` (same definitions and indexes; the server's log and read models stay untouched);
+//! the raw reads run the read models' queries on the live tables.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use domain::attendance::{AttendanceEvent, MessageContent};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::api::Api;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Inbound,
+    Send,
+    PendingRescue,
+    Finalize50,
+    PendingList,
+    Counters,
+}
+
+impl Op {
+    pub const ALL: [Op; 6] = [
+        Op::Inbound,
+        Op::Send,
+        Op::PendingRescue,
+        Op::Finalize50,
+        Op::PendingList,
+        Op::Counters,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Inbound => "receiveInboundMessage",
+            Op::Send => "sendMessage",
+            Op::PendingRescue => "markPending+rescueAttendance",
+            Op::Finalize50 => "finalizeAttendances(50 ids)",
+            Op::PendingList => "pendingAttendances(first:50)",
+            Op::Counters => "counters",
+        }
+    }
+
+    /// The schema fields it needs.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Op::Inbound => &["receiveInboundMessage"],
+            Op::Send => &["sendMessage"],
+            Op::PendingRescue => &["markPending", "rescueAttendance"],
+            Op::Finalize50 => &["finalizeAttendances"],
+            Op::PendingList => &["pendingAttendances"],
+            Op::Counters => &["counters"],
+        }
+    }
+}
+
+pub const INBOUND_Q: &str =
+    "mutation($i: InboundMessageInput!) { receiveInboundMessage(input: $i) { id status lastInteractionAt } }";
+pub const SEND_Q: &str = "mutation($a: UUID!, $t: String!) { sendMessage(attendanceId: $a, input: {text: $t}) { id at } }";
+const MARK_Q: &str = "mutation($a: UUID!) { markPending(attendanceId: $a) { id status } }";
+const RESCUE_Q: &str = "mutation($a: UUID!) { rescueAttendance(attendanceId: $a) { id status } }";
+const FINALIZE_Q: &str =
+    "mutation($ids: [UUID!]!) { finalizeAttendances(attendanceIds: $ids) { succeeded failed { attendanceId code message } } }";
+pub const PENDING_Q: &str = "{ pendingAttendances(first: 50) { totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id protocol status channel lastInteractionAt lastMessagePreview contact { id name } } } } }";
+pub const COUNTERS_Q: &str = "{ counters { day waiting inProgress today } }";
+
+pub const INBOUND_TEXT: &str = "Oi, alguma novidade sobre a entrega? Obrigado!";
+pub const AGENT_TEXT: &str = "Verifiquei aqui: o pedido saiu para entrega hoje e chega até as 18h.";
+
+/// What one client works on.
+#[derive(Debug, Clone, Default)]
+pub struct Work {
+    pub token: String,
+    pub agent_id: Uuid,
+    /// Attendances to rotate over (send, pair) or to consume (finalize).
+    pub attendances: Vec<Uuid>,
+    /// (account, phone, attendance) for inbound messages.
+    pub targets: Vec<(Uuid, String, Uuid)>,
+}
+
+/// One simulated client.
+pub enum Client {
+    Server {
+        api: Api,
+        op: Op,
+        work: Work,
+        cursor: usize,
+    },
+    Raw {
+        raw: Arc<Raw>,
+        op: Op,
+        work: Work,
+        cursor: usize,
+    },
+}
+
+/// Whether a request could be made (false: the client's stock is used up).
+type Step = anyhow::Result<bool>;
+
+impl Client {
+    async fn once(&mut self) -> Step {
+        match self {
+            Client::Server {
+                api,
+                op,
+                work,
+                cursor,
+            } => server_once(api, *op, work, cursor).await,
+            Client::Raw {
+                raw,
+                op,
+                work,
+                cursor,
+            } => raw.once(*op, work, cursor).await,
+        }
+    }
+}
+
+fn graphql_errors(v: &Value) -> Option<String> {
+    let errors = v.get("errors")?.as_array()?;
+    let e = errors.first()?;
+    Some(format!(
+        "{} ({})",
+        e["message"].as_str().unwrap_or("?"),
+        e["extensions"]["code"].as_str().unwrap_or("no code")
+    ))
+}
+
+async fn call(api: &Api, token: &str, q: &str, vars: Value) -> anyhow::Result<Value> {
+    let v = api.raw(Some(token), q, vars).await?;
+    if let Some(e) = graphql_errors(&v) {
+        anyhow::bail!(e);
+    }
+    Ok(v)
+}
+
+async fn server_once(api: &Api, op: Op, w: &Work, cursor: &mut usize) -> Step {
+    let i = *cursor;
+    *cursor += 1;
+    match op {
+        Op::Inbound => {
+            let (account, phone, _) = &w.targets[i % w.targets.len()];
+            let vars = json!({"i": {"accountId": account, "channel": "WHATSAPP", "from": phone,
+                                    "text": INBOUND_TEXT, "externalMessageId": format!("wamid.{}", Uuid::new_v4().simple())}});
+            call(api, &w.token, INBOUND_Q, vars).await?;
+        }
+        Op::Send => {
+            let a = w.attendances[i % w.attendances.len()];
+            call(api, &w.token, SEND_Q, json!({"a": a, "t": AGENT_TEXT})).await?;
+        }
+        Op::PendingRescue => {
+            let a = w.attendances[i % w.attendances.len()];
+            call(api, &w.token, MARK_Q, json!({"a": a})).await?;
+            call(api, &w.token, RESCUE_Q, json!({"a": a})).await?;
+        }
+        Op::Finalize50 => {
+            let start = i * 50;
+            if start + 50 > w.attendances.len() {
+                *cursor -= 1;
+                return Ok(false);
+            }
+            let ids = &w.attendances[start..start + 50];
+            let v = call(api, &w.token, FINALIZE_Q, json!({"ids": ids})).await?;
+            let failed = &v["data"]["finalizeAttendances"]["failed"];
+            if let Some(f) = failed.as_array().and_then(|f| f.first()) {
+                anyhow::bail!(
+                    "{} of 50 failed, e.g. {} {}",
+                    failed.as_array().unwrap().len(),
+                    f["code"],
+                    f["message"]
+                );
+            }
+        }
+        Op::PendingList => {
+            call(api, &w.token, PENDING_Q, json!({})).await?;
+        }
+        Op::Counters => {
+            call(api, &w.token, COUNTERS_Q, json!({})).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// The raw baseline's connection and the facts of the attendances it writes.
+pub struct Raw {
+    pub pool: PgPool,
+    /// id → (account, contact, state as stored, agent).
+    facts: HashMap<Uuid, (Uuid, Uuid, Value, Option<Uuid>)>,
+    /// Sequences of raw events: unique, far above the real streams' (a separate table anyway).
+    seq: AtomicI64,
+}
+
+/// Copies of the written tables; the copies of attendances, routing rows and open keys hold the
+/// open attendances (the finalized history is not written by any measured command).
+pub const RAW_SCHEMA: &str = r#"
+DROP SCHEMA IF EXISTS bench_raw CASCADE;
+CREATE SCHEMA bench_raw;
+CREATE TABLE bench_raw.events (LIKE public.events INCLUDING ALL);
+CREATE FUNCTION bench_raw.notify_events() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN PERFORM pg_notify('bench_raw_events', ''); RETURN NULL; END $$;
+CREATE TRIGGER events_notify AFTER INSERT ON bench_raw.events FOR EACH STATEMENT EXECUTE FUNCTION bench_raw.notify_events();
+CREATE TABLE bench_raw.attendances (LIKE public.attendances INCLUDING ALL);
+INSERT INTO bench_raw.attendances SELECT * FROM public.attendances WHERE status <> 'FINALIZED';
+CREATE TABLE bench_raw.attendance_messages (LIKE public.attendance_messages INCLUDING ALL);
+CREATE TABLE bench_raw.contact_windows (LIKE public.contact_windows INCLUDING ALL);
+INSERT INTO bench_raw.contact_windows SELECT * FROM public.contact_windows;
+CREATE TABLE bench_raw.routing_attendances (LIKE public.routing_attendances INCLUDING ALL);
+INSERT INTO bench_raw.routing_attendances SELECT * FROM public.routing_attendances WHERE status <> 'FINALIZED';
+CREATE TABLE bench_raw.agent_in_progress_counts (LIKE public.agent_in_progress_counts INCLUDING ALL);
+INSERT INTO bench_raw.agent_in_progress_counts SELECT * FROM public.agent_in_progress_counts;
+CREATE TABLE bench_raw.inbound_message_ids (LIKE public.inbound_message_ids INCLUDING ALL);
+CREATE TABLE bench_raw.attendance_open_keys (LIKE public.attendance_open_keys INCLUDING ALL);
+INSERT INTO bench_raw.attendance_open_keys SELECT * FROM public.attendance_open_keys;
+ANALYZE bench_raw.attendances, bench_raw.routing_attendances, bench_raw.contact_windows, bench_raw.agent_in_progress_counts;
+"#;
+
+const INSERT_EVENT: &str = "INSERT INTO bench_raw.events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                            VALUES ('Attendance', $1, $2, $3, '1.0', $4, $5)";
+const RAW_PAGE: &str = "SELECT a.id, a.version, a.protocol, a.account_id, a.contact_id, a.channel, a.direction, a.status,
+        a.destination_type, a.service_id, a.flow_id, a.agent_id, a.opened_by, a.opened_at, a.last_interaction_at,
+        a.last_inbound_at, a.last_message_preview, a.finalized_at, a.finalize_reason, a.survey_requested,
+        a.message_count, c.name
+   FROM attendances a LEFT JOIN contacts c ON c.id = a.contact_id
+  WHERE a.agent_id = $1 AND a.status = 'PENDING'
+  ORDER BY a.last_interaction_at DESC, a.id DESC LIMIT 51";
+const RAW_COUNT: &str =
+    "SELECT count(*) FROM attendances a WHERE a.agent_id = $1 AND a.status = 'PENDING'";
+const RAW_COUNTERS: &str = "SELECT
+    (SELECT COALESCE(sum(w.waiting), 0) FROM service_waiting_counts w
+      WHERE w.service_id = ANY(COALESCE((SELECT service_ids FROM agents WHERE id = $1), '{}'))) AS waiting,
+    (SELECT COALESCE(sum(p.in_progress), 0) FROM agent_in_progress_counts p WHERE p.agent_id = $1) AS in_progress,
+    (SELECT COALESCE(sum(d.today), 0) FROM agent_daily_counters d WHERE d.agent_id = $1 AND d.day = $2) AS today";
+
+fn metadata(actor: &str) -> Value {
+    json!({"at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true), "actor": actor,
+           "correlation_id": Uuid::new_v4().to_string()})
+}
+
+impl Raw {
+    pub async fn new(pool: PgPool) -> anyhow::Result<Raw> {
+        let rows: Vec<(Uuid, Uuid, Uuid, Value, Option<Uuid>)> = sqlx::query_as(
+            "SELECT id, account_id, contact_id, state, agent_id FROM bench_raw.attendances",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let facts = rows
+            .into_iter()
+            .map(|(id, acc, con, st, ag)| (id, (acc, con, st, ag)))
+            .collect();
+        Ok(Raw {
+            pool,
+            facts,
+            seq: AtomicI64::new(1_000_000_000),
+        })
+    }
+
+    fn next_seq(&self) -> i64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn once(&self, op: Op, w: &Work, cursor: &mut usize) -> Step {
+        let i = *cursor;
+        *cursor += 1;
+        match op {
+            Op::Inbound => {
+                let (_, _, a) = &w.targets[i % w.targets.len()];
+                self.message(*a, None).await?;
+            }
+            Op::Send => {
+                let a = w.attendances[i % w.attendances.len()];
+                self.message(a, Some(w.agent_id)).await?;
+            }
+            Op::PendingRescue => {
+                let a = w.attendances[i % w.attendances.len()];
+                self.move_status(a, w.agent_id, "PENDING", -1).await?;
+                self.move_status(a, w.agent_id, "IN_PROGRESS", 1).await?;
+            }
+            Op::Finalize50 => {
+                // Cycles through the client's stock: the raw copy has no state rule to refuse a
+                // second finalize, and the rows written are the same.
+                let n = w.attendances.len();
+                for k in 0..50 {
+                    let a = w.attendances[(i * 50 + k) % n];
+                    self.move_status(a, w.agent_id, "FINALIZED", -1).await?;
+                }
+            }
+            Op::PendingList => {
+                let _rows = sqlx::query(RAW_PAGE)
+                    .bind(w.agent_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let _n: i64 = sqlx::query_scalar(RAW_COUNT)
+                    .bind(w.agent_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+            }
+            Op::Counters => {
+                let _row = sqlx::query(RAW_COUNTERS)
+                    .bind(w.agent_id)
+                    .bind(Utc::now().date_naive())
+                    .fetch_one(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// A customer message (agent None) or an agent's message into attendance `a`.
+    async fn message(&self, a: Uuid, agent: Option<Uuid>) -> anyhow::Result<()> {
+        let (account, contact, state, _) = self
+            .facts
+            .get(&a)
+            .ok_or_else(|| anyhow::anyhow!("no raw copy of {a}"))?;
+        let now = Utc::now();
+        let message_id = Uuid::new_v4();
+        let external = format!("wamid.{}", Uuid::new_v4().simple());
+        let (event, actor, text) = match agent {
+            None => (
+                AttendanceEvent::CustomerMessageReceived {
+                    message_id,
+                    text: Some(INBOUND_TEXT.into()),
+                    attachments: vec![],
+                    external_id: Some(external.clone()),
+                    at: now,
+                },
+                "integration:whatsapp-gateway".to_string(),
+                INBOUND_TEXT,
+            ),
+            Some(agent_id) => (
+                AttendanceEvent::AgentMessageSent {
+                    message_id,
+                    agent_id,
+                    content: MessageContent::Text {
+                        text: AGENT_TEXT.into(),
+                    },
+                    attachments: vec![],
+                    at: now,
+                },
+                agent_id.to_string(),
+                AGENT_TEXT,
+            ),
+        };
+        let event_type = if agent.is_none() {
+            "CustomerMessageReceived"
+        } else {
+            "AgentMessageSent"
+        };
+        let seq = self.next_seq();
+        let mut tx = self.pool.begin().await?;
+        if agent.is_none() {
+            sqlx::query(
+                "INSERT INTO bench_raw.inbound_message_ids (account_id, channel, external_id, attendance_id, claimed_at)
+                 VALUES ($1, 'WHATSAPP', $2, $3, $4)",
+            )
+            .bind(account)
+            .bind(&external)
+            .bind(a)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(INSERT_EVENT)
+            .bind(a.to_string())
+            .bind(seq)
+            .bind(event_type)
+            .bind(serde_json::to_value(&event)?)
+            .bind(metadata(&actor))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE bench_raw.attendances SET version = version + 1, last_interaction_at = $2,
+                    last_inbound_at = CASE WHEN $5 THEN $2 ELSE last_inbound_at END,
+                    last_message_preview = $3, message_count = message_count + 1, state = $4
+              WHERE id = $1",
+        )
+        .bind(a)
+        .bind(now)
+        .bind(text)
+        .bind(state)
+        .bind(agent.is_none())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO bench_raw.attendance_messages (id, attendance_id, seq, author, agent_id, text, attachments, external_id, at)
+             VALUES ($1, $2, $3, $4, $5, $6, '[]', $7, $8)",
+        )
+        .bind(message_id)
+        .bind(a)
+        .bind(seq)
+        .bind(if agent.is_none() { "CONTACT" } else { "AGENT" })
+        .bind(agent)
+        .bind(text)
+        .bind(agent.is_none().then_some(&external))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if agent.is_none() {
+            sqlx::query(
+                "INSERT INTO bench_raw.contact_windows (account_id, contact_id, channel, last_inbound_at) VALUES ($1, $2, 'WHATSAPP', $3)
+                 ON CONFLICT (account_id, contact_id, channel) DO UPDATE
+                   SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)",
+            )
+            .bind(account)
+            .bind(contact)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// markPending / rescue / finalize of one attendance: its event, the attendance row, the
+    /// routing row and the agent's in-progress counter (and the open key on finalize).
+    async fn move_status(
+        &self,
+        a: Uuid,
+        agent_id: Uuid,
+        status: &str,
+        delta: i32,
+    ) -> anyhow::Result<()> {
+        let (_, _, state, _) = self
+            .facts
+            .get(&a)
+            .ok_or_else(|| anyhow::anyhow!("no raw copy of {a}"))?;
+        let now = Utc::now();
+        let event = match status {
+            "PENDING" => AttendanceEvent::AttendanceMarkedPending {
+                agent_id,
+                by_logout: false,
+                at: now,
+            },
+            "IN_PROGRESS" => AttendanceEvent::AttendanceRescued { agent_id, at: now },
+            _ => AttendanceEvent::AttendanceFinalized {
+                by: agent_id,
+                agent_id: Some(agent_id),
+                reason: None,
+                survey_requested: false,
+                bulk: true,
+                at: now,
+            },
+        };
+        let event_type = match status {
+            "PENDING" => "AttendanceMarkedPending",
+            "IN_PROGRESS" => "AttendanceRescued",
+            _ => "AttendanceFinalized",
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(INSERT_EVENT)
+            .bind(a.to_string())
+            .bind(self.next_seq())
+            .bind(event_type)
+            .bind(serde_json::to_value(&event)?)
+            .bind(metadata(&agent_id.to_string()))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE bench_raw.attendances SET version = version + 1, status = $2, last_interaction_at = $3,
+                    finalized_at = CASE WHEN $2 = 'FINALIZED' THEN $3 END, state = $4
+              WHERE id = $1",
+        )
+        .bind(a)
+        .bind(status)
+        .bind(now)
+        .bind(state)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE bench_raw.routing_attendances SET status = $2 WHERE attendance_id = $1",
+        )
+        .bind(a)
+        .bind(status)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE bench_raw.agent_in_progress_counts SET in_progress = GREATEST(in_progress + $2, 0) WHERE agent_id = $1",
+        )
+        .bind(agent_id)
+        .bind(delta)
+        .execute(&mut *tx)
+        .await?;
+        if status == "FINALIZED" {
+            sqlx::query("DELETE FROM bench_raw.attendance_open_keys WHERE attendance_id = $1")
+                .bind(a)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// What one level (op × client count) measured.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub ok: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub exhausted_clients: usize,
+    pub seconds: f64,
+    pub latencies_us: Vec<u64>,
+    pub max_rss_kib: Option<u64>,
+}
+
+impl Outcome {
+    pub fn throughput(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.ok as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// Latency percentile in milliseconds.
+    pub fn pct_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((p / 100.0) * (self.latencies_us.len() - 1) as f64).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+/// Runs `clients` concurrently for `duration`; while running, samples the RSS of `pid`.
+pub async fn run(clients: Vec<Client>, duration: Duration, pid: Option<u32>) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let sampler = pid.map(|pid| {
+        tokio::spawn(async move {
+            let mut max = 0;
+            while Instant::now() < deadline {
+                if let Some(r) = crate::db::rss_kib(pid) {
+                    max = max.max(r);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            max
+        })
+    });
+    let mut handles = Vec::new();
+    for mut c in clients {
+        handles.push(tokio::spawn(async move {
+            let mut o = Outcome::default();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match c.once().await {
+                    Ok(true) => {
+                        o.ok += 1;
+                        o.latencies_us.push(t.elapsed().as_micros() as u64);
+                    }
+                    Ok(false) => {
+                        o.exhausted_clients = 1;
+                        break;
+                    }
+                    Err(e) => {
+                        o.errors += 1;
+                        if o.first_error.is_none() {
+                            o.first_error = Some(format!("{e:#}"));
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            o
+        }));
+    }
+    let mut total = Outcome::default();
+    for h in handles {
+        let o = h.await.expect("a client task");
+        total.ok += o.ok;
+        total.errors += o.errors;
+        total.exhausted_clients += o.exhausted_clients;
+        if total.first_error.is_none() {
+            total.first_error = o.first_error;
+        }
+        total.latencies_us.extend(o.latencies_us);
+    }
+    total.seconds = start.elapsed().as_secs_f64().max(duration.as_secs_f64());
+    total.latencies_us.sort_unstable();
+    if let Some(s) = sampler {
+        total.max_rss_kib = s.await.ok().filter(|m| *m > 0);
+    }
+    total
+}
