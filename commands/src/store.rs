@@ -50,7 +50,13 @@ impl EventUpcaster for DomainUpcasters {
     }
 }
 
-/// Runs one command on one aggregate instance with the request's metadata.
+/// How often a command is decided again when another command on the same aggregate committed
+/// first (optimistic lock). Safe for every command here: `decide` runs again on the new state, so
+/// a command that no longer applies is refused as it would have been, never applied twice.
+pub const CONFLICT_RETRIES: usize = 4;
+
+/// Runs one command on one aggregate instance with the request's metadata; a lost optimistic-lock
+/// race is retried on the fresh state up to [`CONFLICT_RETRIES`] times, then CONFLICT.
 pub async fn execute<A>(
     cqrs: &Cqrs<A>,
     id: Uuid,
@@ -59,9 +65,20 @@ pub async fn execute<A>(
 ) -> Result<(), CommandError>
 where
     A: Aggregate<Services = ()> + Clone,
+    A::Command: Clone,
     A::Error: Into<CommandError>,
 {
-    cqrs.execute_with_metadata(&id.to_string(), command, ctx.metadata())
-        .await
-        .map_err(from_aggregate)
+    let aggregate_id = id.to_string();
+    let mut attempt = 0;
+    loop {
+        match cqrs
+            .execute_with_metadata(&aggregate_id, command.clone(), ctx.metadata())
+            .await
+        {
+            Err(cqrs_es::AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => {
+                attempt += 1
+            }
+            other => return other.map_err(from_aggregate),
+        }
+    }
 }
