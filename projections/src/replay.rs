@@ -4,8 +4,8 @@
 //! INCLUDING ALL)`), and the projection is run over the whole log with that schema first on the
 //! `search_path`, so its unqualified SQL writes the shadow tables and reads the live ones for
 //! anything it does not own. The rebuild follows the live checkpoint: it applies events up to
-//! where the live projection stands, then locks the live checkpoint row (pausing the live
-//! projection, never the commands), applies the last few, and either
+//! where the live projection stands, then takes the live projection's lock (pausing it, never
+//! the commands), applies the last few, and either
 //! - swaps: renames the live tables away and moves the shadow ones in, in the same transaction
 //!   (readers see the old tables until the commit and the new ones after; never a mix), or
 //! - verifies: compares every row both ways (`EXCEPT`) and reports each difference.
@@ -45,11 +45,15 @@ async fn live_checkpoint(
     name: &str,
     lock: bool,
 ) -> anyhow::Result<Checkpoint> {
-    let sql = if lock {
-        "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
-    } else {
-        "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1"
-    };
+    if lock {
+        // The live projection's own lock (`runner::lock_checkpoint`): it pauses until we commit.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))")
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let sql =
+        "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1";
     let row = sqlx::query(sql)
         .bind(name)
         .fetch_optional(&mut *conn)
@@ -125,7 +129,7 @@ pub async fn rebuild(
                 break;
             }
         }
-        // The last events, with the live projection paused on its checkpoint row.
+        // The last events, with the live projection paused on its lock.
         let mut tx = pool.begin().await?;
         let target = live_checkpoint(&mut tx, p.name(), true).await?;
         loop {

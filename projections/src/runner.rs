@@ -3,9 +3,9 @@
 //! Each projection has its own task and checkpoint (`projection_checkpoints`), so one that fails
 //! on an event stalls alone: the failure is recorded with the event's identity (visible in
 //! `/ready`), retried with a growing delay, and the other projections and the commands go on.
-//! A batch of events and the checkpoint move in one transaction that first locks the checkpoint
-//! row, so several server processes can run the same projections without applying anything
-//! twice. Tasks wake on `NOTIFY events` (any process wrote), on a local kick (this process
+//! A batch of events and the checkpoint move in one transaction that first takes the
+//! projection's advisory lock, so several server processes can run the same projections
+//! without applying anything twice. Tasks wake on `NOTIFY events` (any process wrote), on a local kick (this process
 //! wrote), and at least every [`POLL_INTERVAL`] (a lost notification costs latency, not data).
 
 use std::collections::HashMap;
@@ -29,6 +29,9 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long a mutation waits for its own events to reach the read models before answering.
 pub const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a waiting mutation wakes the projections again.
+const WAIT_KICK_INTERVAL: Duration = Duration::from_millis(10);
 
 /// The longest delay between retries of a failing event.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -158,7 +161,21 @@ impl Projector {
                 }
             });
         let all = futures::future::join_all(waits);
-        if tokio::time::timeout(READ_YOUR_WRITES_TIMEOUT, all)
+        // Keep waking the projections while waiting: an event held back by another open
+        // transaction becomes readable when that transaction ends, which nothing announces.
+        let kicking = async {
+            loop {
+                tokio::time::sleep(WAIT_KICK_INTERVAL).await;
+                self.kick();
+            }
+        };
+        let waited = async {
+            tokio::select! {
+                _ = all => {},
+                _ = kicking => {},
+            }
+        };
+        if tokio::time::timeout(READ_YOUR_WRITES_TIMEOUT, waited)
             .await
             .is_err()
         {
@@ -239,12 +256,7 @@ impl Projector {
         let lane = &self.lanes[i];
         let p = &lane.projection;
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-        )
-        .bind(p.name())
-        .fetch_one(&mut *tx)
-        .await?;
+        let row = lock_checkpoint(&mut tx, p.name()).await?;
         let from = Checkpoint {
             tx_id: row.try_get("tx")?,
             position: row.try_get("position")?,
@@ -296,12 +308,7 @@ impl Projector {
         let lane = &self.lanes[i];
         let p = &lane.projection;
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-        )
-        .bind(p.name())
-        .fetch_one(&mut *tx)
-        .await?;
+        let row = lock_checkpoint(&mut tx, p.name()).await?;
         let from = Checkpoint {
             tx_id: row.try_get("tx")?,
             position: row.try_get("position")?,
@@ -347,6 +354,25 @@ impl Projector {
         .await?;
         Ok(())
     }
+}
+
+/// Takes the projection's lock for this transaction and reads its checkpoint. An advisory lock,
+/// not `FOR UPDATE`: a row lock gives the transaction an id, and an open transaction id holds back
+/// every reader of the log (see `log.rs`) until it ends, even one that applies nothing.
+pub async fn lock_checkpoint(
+    tx: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<sqlx::postgres::PgRow, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await
 }
 
 fn replace_if_newer(cp: &mut Checkpoint, new: Checkpoint) -> bool {
