@@ -277,6 +277,15 @@ impl AttendancesSubscription {
             .await
             .map_err(gql)?;
         let mut rx = state.feed().subscribe();
+        // Messages that exist now are replayed (after `since`) or were already seen; a live event
+        // at or below this stream position is one of them, arriving late through the feed.
+        let floor: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(max(seq), 0) FROM attendance_messages WHERE attendance_id = $1",
+        )
+        .bind(attendance_id)
+        .fetch_one(state.pool())
+        .await
+        .map_err(internal)?;
         let mut missed = Vec::new();
         if let Some(since) = since {
             let from = attendances::message(state.pool(), since)
@@ -308,7 +317,7 @@ impl AttendancesSubscription {
             loop {
                 match rx.recv().await {
                     Ok(FeedItem::Event(e)) => {
-                        if e.aggregate_type != "Attendance" || e.aggregate_id != attendance_id.to_string() { continue; }
+                        if e.aggregate_type != "Attendance" || e.aggregate_id != attendance_id.to_string() || e.sequence <= floor { continue; }
                         let Some(body) = e.payload.get(&e.event_type) else { continue };
                         let Some(id) = body.get("message_id").and_then(|v| v.as_str()).and_then(|v| v.parse::<Uuid>().ok()) else { continue };
                         if !delivered.insert(id) { continue; }
