@@ -15,9 +15,7 @@ use crate::tokens::{new_token, token_hash};
 
 /// Creates a token named `name` (ADMIN) and returns it. VALIDATION on `name`; CONFLICT when a
 /// token of that name exists. The name is what event metadata records (`integration:<name>`).
-///
-/// Unlike [`crate::auth::sessions::create_integration_token`], the token and its audit record
-/// are written in one transaction.
+/// The token and its audit record are written in one transaction.
 pub async fn create(pool: &PgPool, ctx: &CommandContext, name: &str) -> CommandResult<String> {
     require_admin(ctx)?;
     let name = parse_name(name).map_err(|e| ValidationErrors::from(e.under("name")))?;

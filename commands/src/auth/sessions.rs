@@ -144,31 +144,3 @@ pub async fn expired_sessions(
         .map(|r| (r.get("id"), r.get("agent_id")))
         .collect())
 }
-
-/// Creates an integration token (for channel gateways and flow engines); returns it once.
-pub async fn create_integration_token(
-    pool: &PgPool,
-    name: &str,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> CommandResult<String> {
-    let token = new_token();
-    let inserted = sqlx::query(
-        "INSERT INTO integration_tokens (id, name, token_hash, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(Uuid::new_v4())
-    .bind(name)
-    .bind(token_hash(&token))
-    .bind(actor.audit_name())
-    .bind(now)
-    .execute(pool)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Err(crate::error::CommandError::Conflict {
-            message: format!("an integration token named {name:?} exists"),
-            existing_id: None,
-        });
-    }
-    Ok(token)
-}
