@@ -252,7 +252,7 @@ async fn an_event_committed_late_is_not_skipped() {
     // transaction of a test running beside this one in another database can hold them back a
     // moment longer: poll instead of expecting one pass to be enough.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let mut seen = 0;
+    let mut seen: i64 = 0;
     while std::time::Instant::now() < deadline {
         app.state.projector().catch_up_all().await.unwrap();
         seen = sqlx::query_scalar("SELECT count(*) FROM agents WHERE id = ANY($1)")
