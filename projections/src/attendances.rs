@@ -1,18 +1,23 @@
 //! The `attendances` read model: one row per attendance, its messages, and each contact's
 //! WhatsApp window. Each event is folded into the stored domain state with the domain's own
 //! `apply` (every variant, one implementation of what an event does); the list columns are
-//! derived from the result, and message events add a message row.
+//! derived from the result, and message events add a message row. A batch of events is folded
+//! in memory and each table written with one statement ([`crate::fold`]).
 //!
 //! Applying runs inside the checkpoint's transaction, so an event is applied exactly once; the
 //! inserts still tolerate a repeat (`ON CONFLICT`), which costs nothing and keeps a manual
 //! replay safe.
 
-use cqrs_es::Aggregate;
-use domain::attendance::{Attendance, AttendanceEvent, MessageContent};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::attendance::{Attendance, AttendanceEvent, AttendanceState, MessageContent};
 use domain::kinds::MessageAuthor;
+use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::fold::{fold_streams, insert_rows, ts, ts_opt, upsert_rows};
 use crate::log::StoredEvent;
 use crate::projection::{ApplyFuture, Projection};
 
@@ -32,89 +37,114 @@ impl Projection for AttendancesProjection {
     }
 
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
+        self.apply_batch(tx, std::slice::from_ref(event))
+    }
+
+    fn apply_batch<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> ApplyFuture<'a> {
         Box::pin(async move {
-            let id: Uuid = event.aggregate_id.parse()?;
-            let ev: AttendanceEvent = serde_json::from_value(crate::upcast::upcast(event)?)?;
-            let current: Option<serde_json::Value> =
-                sqlx::query_scalar("SELECT state FROM attendances WHERE id = $1 FOR UPDATE")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut attendance: Attendance = match current {
-                Some(v) => serde_json::from_value(v)?,
-                None => Attendance::default(),
-            };
-            attendance.apply(ev.clone());
-            upsert(tx, &attendance).await?;
-            if let Some(message) = message_of(id, event.sequence, &ev) {
-                insert_message(tx, &message).await?;
-            }
-            if let AttendanceEvent::CustomerMessageReceived { at, .. } = &ev {
-                if let Some(s) = attendance.state() {
-                    sqlx::query(
-                        "INSERT INTO contact_windows (account_id, contact_id, channel, last_inbound_at)
-                         VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (account_id, contact_id, channel) DO UPDATE
-                           SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)",
-                    )
-                    .bind(s.account_id)
-                    .bind(s.contact_id)
-                    .bind(s.channel.as_str())
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+            let folded = fold_streams::<Attendance>(&mut *tx, "attendances", events).await?;
+            let mut rows = Vec::with_capacity(folded.len());
+            let mut messages = Vec::new();
+            let mut windows: HashMap<(Uuid, Uuid, &str), DateTime<Utc>> = HashMap::new();
+            for f in &folded {
+                let Some(s) = f.state.state() else { continue };
+                rows.push(row(&f.state, s)?);
+                for (e, ev) in &f.events {
+                    if let Some(m) = message_of(f.id, e.sequence, ev) {
+                        messages.push(message_row(&m)?);
+                    }
+                    if let AttendanceEvent::CustomerMessageReceived { at, .. } = ev {
+                        let last = windows
+                            .entry((s.account_id, s.contact_id, s.channel.as_str()))
+                            .or_insert(*at);
+                        *last = (*last).max(*at);
+                    }
                 }
             }
-            Ok(())
+            upsert_rows(&mut *tx, "attendances", &["id"], COLUMNS, rows).await?;
+            insert_rows(
+                &mut *tx,
+                "attendance_messages",
+                MESSAGE_COLUMNS,
+                messages,
+                "ON CONFLICT (id) DO NOTHING",
+            )
+            .await?;
+            let windows = windows
+                .into_iter()
+                .map(|((account_id, contact_id, channel), at)| {
+                    json!({"account_id": account_id, "contact_id": contact_id, "channel": channel,
+                           "last_inbound_at": ts(at)})
+                })
+                .collect();
+            insert_rows(
+                tx,
+                "contact_windows",
+                &["account_id", "contact_id", "channel", "last_inbound_at"],
+                windows,
+                "ON CONFLICT (account_id, contact_id, channel) DO UPDATE
+                   SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)",
+            )
+            .await
         })
     }
 }
 
-/// Writes the whole row of one attendance from its folded state (nothing before it opens).
-async fn upsert(tx: &mut PgConnection, a: &Attendance) -> anyhow::Result<()> {
-    let Some(s) = a.state() else { return Ok(()) };
-    sqlx::query(
-        "INSERT INTO attendances (id, version, protocol, account_id, contact_id, channel, direction, status,
-                                  destination_type, service_id, flow_id, agent_id, opened_by, opened_at,
-                                  last_interaction_at, last_inbound_at, last_message_preview, finalized_at,
-                                  finalize_reason, survey_requested, message_count, state)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
-         ON CONFLICT (id) DO UPDATE SET
-           version = EXCLUDED.version, protocol = EXCLUDED.protocol, account_id = EXCLUDED.account_id,
-           contact_id = EXCLUDED.contact_id, channel = EXCLUDED.channel, direction = EXCLUDED.direction,
-           status = EXCLUDED.status, destination_type = EXCLUDED.destination_type,
-           service_id = EXCLUDED.service_id, flow_id = EXCLUDED.flow_id, agent_id = EXCLUDED.agent_id,
-           opened_by = EXCLUDED.opened_by, opened_at = EXCLUDED.opened_at,
-           last_interaction_at = EXCLUDED.last_interaction_at, last_inbound_at = EXCLUDED.last_inbound_at,
-           last_message_preview = EXCLUDED.last_message_preview, finalized_at = EXCLUDED.finalized_at,
-           finalize_reason = EXCLUDED.finalize_reason, survey_requested = EXCLUDED.survey_requested,
-           message_count = EXCLUDED.message_count, state = EXCLUDED.state",
-    )
-    .bind(s.id)
-    .bind(i64::try_from(a.version())?)
-    .bind(&s.protocol)
-    .bind(s.account_id)
-    .bind(s.contact_id)
-    .bind(s.channel.as_str())
-    .bind(s.direction.as_str())
-    .bind(s.status.as_str())
-    .bind(s.destination_type.as_str())
-    .bind(s.service_id)
-    .bind(&s.flow_id)
-    .bind(s.agent_id)
-    .bind(s.opened_by)
-    .bind(s.opened_at)
-    .bind(s.last_interaction_at)
-    .bind(s.last_inbound_at)
-    .bind(&s.last_message_preview)
-    .bind(s.finalized_at)
-    .bind(&s.finalize_reason)
-    .bind(s.survey_requested)
-    .bind(i64::try_from(s.message_count)?)
-    .bind(serde_json::to_value(a)?)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+const COLUMNS: &[&str] = &[
+    "id",
+    "version",
+    "protocol",
+    "account_id",
+    "contact_id",
+    "channel",
+    "direction",
+    "status",
+    "destination_type",
+    "service_id",
+    "flow_id",
+    "agent_id",
+    "opened_by",
+    "opened_at",
+    "last_interaction_at",
+    "last_inbound_at",
+    "last_message_preview",
+    "finalized_at",
+    "finalize_reason",
+    "survey_requested",
+    "message_count",
+    "state",
+];
+
+/// The whole row of one opened attendance, derived from its folded state (keys are [`COLUMNS`]).
+fn row(a: &Attendance, s: &AttendanceState) -> anyhow::Result<serde_json::Value> {
+    Ok(json!({
+        "id": s.id,
+        "version": a.version(),
+        "protocol": s.protocol,
+        "account_id": s.account_id,
+        "contact_id": s.contact_id,
+        "channel": s.channel.as_str(),
+        "direction": s.direction.as_str(),
+        "status": s.status.as_str(),
+        "destination_type": s.destination_type.as_str(),
+        "service_id": s.service_id,
+        "flow_id": s.flow_id,
+        "agent_id": s.agent_id,
+        "opened_by": s.opened_by,
+        "opened_at": ts(s.opened_at),
+        "last_interaction_at": ts(s.last_interaction_at),
+        "last_inbound_at": ts_opt(s.last_inbound_at),
+        "last_message_preview": s.last_message_preview,
+        "finalized_at": ts_opt(s.finalized_at),
+        "finalize_reason": s.finalize_reason,
+        "survey_requested": s.survey_requested,
+        "message_count": s.message_count,
+        "state": serde_json::to_value(a)?,
+    }))
 }
 
 /// A message row as an event describes it (pure: unit-tested below).
@@ -189,26 +219,35 @@ fn message_of(attendance_id: Uuid, seq: i64, ev: &AttendanceEvent) -> Option<New
     }
 }
 
-async fn insert_message(tx: &mut PgConnection, m: &NewMessage) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO attendance_messages (id, attendance_id, seq, author, agent_id, text, template_id,
-                                          template_variables, attachments, external_id, at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(m.id)
-    .bind(m.attendance_id)
-    .bind(m.seq)
-    .bind(m.author.as_str())
-    .bind(m.agent_id)
-    .bind(&m.text)
-    .bind(m.template_id)
-    .bind(m.template_variables.as_ref().map(serde_json::to_value).transpose()?)
-    .bind(&m.attachments)
-    .bind(&m.external_id)
-    .bind(m.at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+const MESSAGE_COLUMNS: &[&str] = &[
+    "id",
+    "attendance_id",
+    "seq",
+    "author",
+    "agent_id",
+    "text",
+    "template_id",
+    "template_variables",
+    "attachments",
+    "external_id",
+    "at",
+];
+
+/// A message's row (keys are [`MESSAGE_COLUMNS`]).
+fn message_row(m: &NewMessage) -> anyhow::Result<serde_json::Value> {
+    Ok(json!({
+        "id": m.id,
+        "attendance_id": m.attendance_id,
+        "seq": m.seq,
+        "author": m.author.as_str(),
+        "agent_id": m.agent_id,
+        "text": m.text,
+        "template_id": m.template_id,
+        "template_variables": m.template_variables.as_ref().map(serde_json::to_value).transpose()?,
+        "attachments": m.attachments,
+        "external_id": m.external_id,
+        "at": ts(m.at),
+    }))
 }
 
 /// Reads of the attendances read model, for the GraphQL layer.

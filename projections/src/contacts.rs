@@ -1,13 +1,14 @@
 //! The `contacts` read model. Each event is folded into the stored domain state with the
 //! domain's own `apply` (one implementation of "what an event does"), and the search columns are
-//! derived from the result: folded name, digits of phones and document, the routing key.
+//! derived from the result: folded name, digits of phones and document, the routing key. A batch
+//! of events is folded in memory and written as one statement ([`crate::fold`]).
 
-use cqrs_es::Aggregate;
-use domain::contact::{Contact, ContactEvent};
+use domain::contact::Contact;
 use domain::values::search::{digits, fold};
+use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
+use crate::fold::{fold_streams, ts, upsert_rows};
 use crate::log::StoredEvent;
 use crate::projection::{ApplyFuture, Projection};
 
@@ -27,85 +28,97 @@ impl Projection for ContactsProjection {
     }
 
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
+        self.apply_batch(tx, std::slice::from_ref(event))
+    }
+
+    fn apply_batch<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> ApplyFuture<'a> {
         Box::pin(async move {
-            let id: Uuid = event.aggregate_id.parse()?;
-            let ev: ContactEvent = serde_json::from_value(crate::upcast::upcast(event)?)?;
-            let current: Option<serde_json::Value> =
-                sqlx::query_scalar("SELECT state FROM contacts WHERE id = $1 FOR UPDATE")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut contact: Contact = match current {
-                Some(v) => serde_json::from_value(v)?,
-                None => Contact::default(),
-            };
-            contact.apply(ev);
-            upsert(tx, &contact).await
+            let folded = fold_streams::<Contact>(&mut *tx, "contacts", events).await?;
+            let rows = folded
+                .iter()
+                .map(|f| row(&f.state))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            upsert_rows(tx, "contacts", &["id"], COLUMNS, rows).await
         })
     }
 }
 
-/// Writes the whole row of one contact from its folded state.
-pub async fn upsert(tx: &mut PgConnection, c: &Contact) -> anyhow::Result<()> {
+const COLUMNS: &[&str] = &[
+    "id",
+    "account_id",
+    "version",
+    "name",
+    "name_search",
+    "mother_name",
+    "phone_e164",
+    "phone_digits",
+    "phone_key",
+    "phone2_e164",
+    "phone2_digits",
+    "active",
+    "classification_id",
+    "tag_ids",
+    "document_kind",
+    "document_value",
+    "rg",
+    "registration_number",
+    "registration_search",
+    "email",
+    "birth_date",
+    "portfolio_agent_id",
+    "extra1",
+    "extra2",
+    "extra3",
+    "image_sha256",
+    "image_content_type",
+    "addresses",
+    "channels",
+    "state",
+    "created_at",
+    "updated_at",
+];
+
+/// The whole row of one contact, derived from its folded state (keys are [`COLUMNS`]).
+fn row(c: &Contact) -> anyhow::Result<serde_json::Value> {
     let p = &c.profile;
-    let state = serde_json::to_value(c)?;
-    sqlx::query(
-        "INSERT INTO contacts (id, account_id, version, name, name_search, mother_name, phone_e164, phone_digits,
-                               phone_key, phone2_e164, phone2_digits, active, classification_id, tag_ids,
-                               document_kind, document_value, rg, registration_number, registration_search, email,
-                               birth_date, portfolio_agent_id, extra1, extra2, extra3, image_sha256,
-                               image_content_type, addresses, channels, state, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,
-                 $27,$28,$29,$30,$31,$32)
-         ON CONFLICT (id) DO UPDATE SET
-           account_id = EXCLUDED.account_id, version = EXCLUDED.version, name = EXCLUDED.name,
-           name_search = EXCLUDED.name_search, mother_name = EXCLUDED.mother_name,
-           phone_e164 = EXCLUDED.phone_e164, phone_digits = EXCLUDED.phone_digits, phone_key = EXCLUDED.phone_key,
-           phone2_e164 = EXCLUDED.phone2_e164, phone2_digits = EXCLUDED.phone2_digits, active = EXCLUDED.active,
-           classification_id = EXCLUDED.classification_id, tag_ids = EXCLUDED.tag_ids,
-           document_kind = EXCLUDED.document_kind, document_value = EXCLUDED.document_value, rg = EXCLUDED.rg,
-           registration_number = EXCLUDED.registration_number, registration_search = EXCLUDED.registration_search,
-           email = EXCLUDED.email, birth_date = EXCLUDED.birth_date, portfolio_agent_id = EXCLUDED.portfolio_agent_id,
-           extra1 = EXCLUDED.extra1, extra2 = EXCLUDED.extra2, extra3 = EXCLUDED.extra3,
-           image_sha256 = EXCLUDED.image_sha256, image_content_type = EXCLUDED.image_content_type,
-           addresses = EXCLUDED.addresses, channels = EXCLUDED.channels, state = EXCLUDED.state,
-           created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at",
-    )
-    .bind(c.id)
-    .bind(c.account_id)
-    .bind(c.version)
-    .bind(&p.name)
-    .bind(fold(&p.name))
-    .bind(&p.mother_name)
-    .bind(p.phone.as_ref().map(|x| x.e164().to_string()))
-    .bind(p.phone.as_ref().map(|x| digits(x.e164())))
-    .bind(p.phone.as_ref().map(|x| x.routing_key()))
-    .bind(p.phone2.as_ref().map(|x| x.e164().to_string()))
-    .bind(p.phone2.as_ref().map(|x| digits(x.e164())))
-    .bind(p.active)
-    .bind(p.classification_id)
-    .bind(&p.tag_ids)
-    .bind(p.document.as_ref().map(|d| d.kind().as_str().to_string()))
-    .bind(p.document.as_ref().map(|d| d.value().to_string()))
-    .bind(&p.rg)
-    .bind(&p.registration_number)
-    .bind(p.registration_number.as_deref().map(fold))
-    .bind(p.email.as_ref().map(|e| e.as_str().to_string()))
-    .bind(p.birth_date.map(|b| b.date()))
-    .bind(p.portfolio_agent_id)
-    .bind(&p.extra1)
-    .bind(&p.extra2)
-    .bind(&p.extra3)
-    .bind(c.image.as_ref().map(|i| i.sha256.clone()))
-    .bind(c.image.as_ref().map(|i| i.content_type.clone()))
-    .bind(serde_json::to_value(&c.addresses)?)
-    .bind(serde_json::to_value(&c.channels)?)
-    .bind(state)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    Ok(json!({
+        "id": c.id,
+        "account_id": c.account_id,
+        "version": c.version,
+        "name": p.name,
+        "name_search": fold(&p.name),
+        "mother_name": p.mother_name,
+        "phone_e164": p.phone.as_ref().map(|x| x.e164().to_string()),
+        "phone_digits": p.phone.as_ref().map(|x| digits(x.e164())),
+        "phone_key": p.phone.as_ref().map(|x| x.routing_key()),
+        "phone2_e164": p.phone2.as_ref().map(|x| x.e164().to_string()),
+        "phone2_digits": p.phone2.as_ref().map(|x| digits(x.e164())),
+        "active": p.active,
+        "classification_id": p.classification_id,
+        "tag_ids": p.tag_ids,
+        "document_kind": p.document.as_ref().map(|d| d.kind().as_str().to_string()),
+        "document_value": p.document.as_ref().map(|d| d.value().to_string()),
+        "rg": p.rg,
+        "registration_number": p.registration_number,
+        "registration_search": p.registration_number.as_deref().map(fold),
+        "email": p.email.as_ref().map(|e| e.as_str().to_string()),
+        "birth_date": p.birth_date.map(|b| b.date()),
+        "portfolio_agent_id": p.portfolio_agent_id,
+        "extra1": p.extra1,
+        "extra2": p.extra2,
+        "extra3": p.extra3,
+        "image_sha256": c.image.as_ref().map(|i| i.sha256.clone()),
+        "image_content_type": c.image.as_ref().map(|i| i.content_type.clone()),
+        "addresses": serde_json::to_value(&c.addresses)?,
+        "channels": serde_json::to_value(&c.channels)?,
+        "state": serde_json::to_value(c)?,
+        "created_at": ts(c.created_at),
+        "updated_at": ts(c.updated_at),
+    }))
 }
 
 /// Reads of the contacts read model.

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`log`]: reading the event log in a global order that never skips a late commit.
 //! - [`projection`]: the trait every read model implements.
+//! - [`fold`]: folding a batch of events into stream-shaped rows in memory.
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
 //! - [`contacts`]: the contacts read model and its searches.
@@ -15,6 +16,7 @@ pub mod attendances;
 pub mod audit;
 pub mod contacts;
 pub mod counters;
+pub mod fold;
 pub mod log;
 pub mod projection;
 pub mod replay;

@@ -81,18 +81,21 @@ async fn apply_into(
     sqlx::query(&format!("SET LOCAL search_path TO \"{schema}\", public"))
         .execute(&mut *tx)
         .await?;
-    let mut applied = 0;
-    for e in read_after(&mut *tx, from, p.aggregate_types(), REPLAY_BATCH).await? {
-        if e.checkpoint > until {
-            break;
-        }
-        p.apply(&mut *tx, &e)
-            .await
-            .map_err(|err| err.context(format!("replaying {}", e.identity())))?;
-        from = e.checkpoint;
-        applied += 1;
+    let mut events = read_after(&mut *tx, from, p.aggregate_types(), REPLAY_BATCH).await?;
+    events.retain(|e| e.checkpoint <= until);
+    let Some(last) = events.last().map(|e| e.checkpoint) else {
+        return Ok((from, 0));
+    };
+    if let Err(err) = p.apply_batch(&mut *tx, &events).await {
+        let (first, last) = (&events[0], &events[events.len() - 1]);
+        return Err(err.context(format!(
+            "replaying the events from {} to {}",
+            first.identity(),
+            last.identity()
+        )));
     }
-    Ok((from, applied))
+    from = last;
+    Ok((from, events.len() as u64))
 }
 
 /// Rebuilds one projection's tables from the whole log.

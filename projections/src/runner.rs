@@ -262,18 +262,84 @@ impl Projector {
             position: row.try_get("position")?,
         };
         let events = read_after(&mut tx, from, p.aggregate_types(), BATCH_SIZE).await?;
-        let Some(last) = events.last().map(|e| e.checkpoint) else {
+        if events.is_empty() {
             tx.rollback().await?;
             lane.progress
                 .send_if_modified(|cp| replace_if_newer(cp, from));
             return Ok(0);
+        }
+        if p.apply_batch(&mut tx, &events).await.is_err() {
+            tx.rollback().await?;
+            return self.isolate_failure(i, &events).await;
+        }
+        self.finish(i, tx, &events).await?;
+        Ok(events.len())
+    }
+
+    /// Moves the checkpoint past `applied` in the transaction that applied them, commits, and
+    /// tells whoever waits.
+    async fn finish(
+        &self,
+        i: usize,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        applied: &[StoredEvent],
+    ) -> anyhow::Result<()> {
+        let lane = &self.lanes[i];
+        let Some(last) = applied.last().map(|e| e.checkpoint) else {
+            tx.rollback().await?;
+            return Ok(());
         };
-        for (n, event) in events.iter().enumerate() {
+        sqlx::query(
+            "UPDATE projection_checkpoints
+                SET tx_id = $2::text::xid8, position = $3, updated_at = now(),
+                    last_error = NULL, failed_event = NULL, failing_since = NULL
+              WHERE name = $1",
+        )
+        .bind(lane.projection.name())
+        .bind(last.tx_id.to_string())
+        .bind(last.position)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        lane.progress
+            .send_if_modified(|cp| replace_if_newer(cp, last));
+        if let Some(f) = &self.after_batch {
+            f(lane.projection.name(), applied);
+        }
+        Ok(())
+    }
+
+    /// Takes the projection's lock and returns the events of `events` it has not applied yet.
+    async fn pending_of(
+        &self,
+        i: usize,
+        events: &[StoredEvent],
+    ) -> anyhow::Result<(sqlx::Transaction<'static, sqlx::Postgres>, Vec<StoredEvent>)> {
+        let mut tx = self.pool.begin().await?;
+        let row = lock_checkpoint(&mut tx, self.lanes[i].projection.name()).await?;
+        let from = Checkpoint {
+            tx_id: row.try_get("tx")?,
+            position: row.try_get("position")?,
+        };
+        let todo = events
+            .iter()
+            .filter(|e| e.checkpoint > from)
+            .cloned()
+            .collect();
+        Ok((tx, todo))
+    }
+
+    /// After a batch failed: applies its events one by one to find the one that fails, applies
+    /// what came before it, and records the failure against that event. If none fails alone
+    /// (the failure was transient), the one-by-one result stands: it equals the batch's.
+    async fn isolate_failure(&self, i: usize, events: &[StoredEvent]) -> anyhow::Result<usize> {
+        let p = &self.lanes[i].projection;
+        let (mut tx, todo) = self.pending_of(i, events).await?;
+        for (n, event) in todo.iter().enumerate() {
             if let Err(e) = p.apply(&mut tx, event).await {
                 tx.rollback().await?;
-                // Apply what came before the poisoned event, then record the failure.
                 if n > 0 {
-                    self.apply_exactly(i, &events[..n]).await?;
+                    self.apply_exactly(i, &todo[..n]).await?;
                 }
                 self.record_failure(p.name(), event, &e).await?;
                 return Err(e.context(format!(
@@ -283,57 +349,24 @@ impl Projector {
                 )));
             }
         }
-        sqlx::query(
-            "UPDATE projection_checkpoints
-                SET tx_id = $2::text::xid8, position = $3, updated_at = now(),
-                    last_error = NULL, failed_event = NULL, failing_since = NULL
-              WHERE name = $1",
-        )
-        .bind(p.name())
-        .bind(last.tx_id.to_string())
-        .bind(last.position)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        lane.progress
-            .send_if_modified(|cp| replace_if_newer(cp, last));
-        if let Some(f) = &self.after_batch {
-            f(p.name(), &events);
-        }
-        Ok(events.len())
+        tracing::warn!(
+            projection = p.name(),
+            events = todo.len(),
+            "a batch failed as a whole but applied event by event"
+        );
+        self.finish(i, tx, &todo).await?;
+        Ok(todo.len())
     }
 
-    /// Applies a known-good prefix of a batch (before a poisoned event) and moves the checkpoint.
+    /// Applies a known-good prefix of a batch (before a poisoned event), event by event, and
+    /// moves the checkpoint.
     async fn apply_exactly(&self, i: usize, events: &[StoredEvent]) -> anyhow::Result<()> {
-        let lane = &self.lanes[i];
-        let p = &lane.projection;
-        let mut tx = self.pool.begin().await?;
-        let row = lock_checkpoint(&mut tx, p.name()).await?;
-        let from = Checkpoint {
-            tx_id: row.try_get("tx")?,
-            position: row.try_get("position")?,
-        };
-        let todo: Vec<&StoredEvent> = events.iter().filter(|e| e.checkpoint > from).collect();
-        let Some(last) = todo.last().map(|e| e.checkpoint) else {
-            return Ok(());
-        };
+        let p = &self.lanes[i].projection;
+        let (mut tx, todo) = self.pending_of(i, events).await?;
         for event in &todo {
             p.apply(&mut tx, event).await?;
         }
-        sqlx::query("UPDATE projection_checkpoints SET tx_id = $2::text::xid8, position = $3, updated_at = now() WHERE name = $1")
-            .bind(p.name())
-            .bind(last.tx_id.to_string())
-            .bind(last.position)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        lane.progress
-            .send_if_modified(|cp| replace_if_newer(cp, last));
-        if let Some(f) = &self.after_batch {
-            let applied: Vec<StoredEvent> = todo.into_iter().cloned().collect();
-            f(p.name(), &applied);
-        }
-        Ok(())
+        self.finish(i, tx, &todo).await
     }
 
     async fn record_failure(

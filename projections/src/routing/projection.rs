@@ -45,11 +45,12 @@ impl Projection for RoutingProjection {
             let id: Uuid = event.aggregate_id.parse()?;
             match event.aggregate_type.as_str() {
                 "Attendance" => {
-                    let ev: AttendanceEvent = serde_json::from_value(event.payload.clone())?;
+                    let ev: AttendanceEvent =
+                        serde_json::from_value(crate::upcast::upcast(event)?)?;
                     apply_attendance(tx, id, &ev, event).await
                 }
                 "Agent" => {
-                    let ev: AgentEvent = serde_json::from_value(event.payload.clone())?;
+                    let ev: AgentEvent = serde_json::from_value(crate::upcast::upcast(event)?)?;
                     apply_agent(tx, id, &ev, event).await
                 }
                 _ => Ok(()),
@@ -99,6 +100,13 @@ async fn apply_attendance(
         if inserted == 1 {
             after_move(tx, id, *account_id, day, None, m, stored).await?;
         }
+        return Ok(());
+    }
+    if matches!(
+        ev,
+        AttendanceEvent::CustomerMessageReceived { .. } | AttendanceEvent::AgentMessageSent { .. }
+    ) {
+        // Messages move nothing (`place::next`): no need to read the row.
         return Ok(());
     }
     let Some(row) = sqlx::query(
