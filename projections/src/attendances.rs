@@ -2,7 +2,7 @@
 //! WhatsApp window. Each event is folded into the stored domain state with the domain's own
 //! `apply` (every variant, one implementation of what an event does); the list columns are
 //! derived from the result, and message events add a message row. A batch of events is folded
-//! in memory and each table written with one statement ([`crate::fold`]).
+//! in memory and each table written with one statement ([`crate::fold`], [`crate::rows`]).
 //!
 //! Applying runs inside the checkpoint's transaction, so an event is applied exactly once; the
 //! inserts still tolerate a repeat (`ON CONFLICT`), which costs nothing and keeps a manual
@@ -13,13 +13,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::attendance::{Attendance, AttendanceEvent, AttendanceState, MessageContent};
 use domain::kinds::MessageAuthor;
-use serde_json::json;
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::fold::{fold_streams, insert_rows, ts, ts_opt, upsert_rows};
+use crate::fold::fold_streams;
 use crate::log::StoredEvent;
 use crate::projection::{ApplyFuture, Projection};
+use crate::rows::{
+    copy_rows, insert_rows, ts, ts_opt, write_rows, CopyLine, TableRow, COPY_MIN_ROWS,
+};
 
 pub struct AttendancesProjection;
 
@@ -34,6 +37,10 @@ impl Projection for AttendancesProjection {
 
     fn tables(&self) -> &'static [&'static str] {
         &["attendances", "attendance_messages", "contact_windows"]
+    }
+
+    fn reads_own_rows_by_key_only(&self) -> bool {
+        true
     }
 
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
@@ -52,10 +59,10 @@ impl Projection for AttendancesProjection {
             let mut windows: HashMap<(Uuid, Uuid, &str), DateTime<Utc>> = HashMap::new();
             for f in &folded {
                 let Some(s) = f.state.state() else { continue };
-                rows.push(row(&f.state, s)?);
+                rows.push((f.existed, AttendanceRecord::of(&f.state, s)));
                 for (e, ev) in &f.events {
                     if let Some(m) = message_of(f.id, e.sequence, ev) {
-                        messages.push(message_row(&m)?);
+                        messages.push(m);
                     }
                     if let AttendanceEvent::CustomerMessageReceived { at, .. } = ev {
                         let last = windows
@@ -65,86 +72,159 @@ impl Projection for AttendancesProjection {
                     }
                 }
             }
-            upsert_rows(&mut *tx, "attendances", &["id"], COLUMNS, rows).await?;
-            insert_rows(
-                &mut *tx,
-                "attendance_messages",
-                MESSAGE_COLUMNS,
-                messages,
-                "ON CONFLICT (id) DO NOTHING",
-            )
-            .await?;
-            let windows = windows
+            write_rows(&mut *tx, "attendances", &["id"], rows).await?;
+            let messages: Vec<MessageRecord> = messages.iter().map(MessageRecord::of).collect();
+            if messages.len() >= COPY_MIN_ROWS {
+                // Only its own event adds a message, and each event is applied once.
+                copy_rows(&mut *tx, "attendance_messages", &messages).await?;
+            } else {
+                let conflict = "ON CONFLICT (id) DO NOTHING";
+                insert_rows(&mut *tx, "attendance_messages", &messages, conflict).await?;
+            }
+            let windows: Vec<WindowRecord> = windows
                 .into_iter()
-                .map(|((account_id, contact_id, channel), at)| {
-                    json!({"account_id": account_id, "contact_id": contact_id, "channel": channel,
-                           "last_inbound_at": ts(at)})
+                .map(|((account_id, contact_id, channel), at)| WindowRecord {
+                    account_id,
+                    contact_id,
+                    channel,
+                    last_inbound_at: ts(at),
                 })
                 .collect();
-            insert_rows(
-                tx,
-                "contact_windows",
-                &["account_id", "contact_id", "channel", "last_inbound_at"],
-                windows,
-                "ON CONFLICT (account_id, contact_id, channel) DO UPDATE
-                   SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)",
-            )
-            .await
+            let conflict = "ON CONFLICT (account_id, contact_id, channel) DO UPDATE
+                SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)";
+            insert_rows(tx, "contact_windows", &windows, conflict).await
         })
     }
 }
 
-const COLUMNS: &[&str] = &[
-    "id",
-    "version",
-    "protocol",
-    "account_id",
-    "contact_id",
-    "channel",
-    "direction",
-    "status",
-    "destination_type",
-    "service_id",
-    "flow_id",
-    "agent_id",
-    "opened_by",
-    "opened_at",
-    "last_interaction_at",
-    "last_inbound_at",
-    "last_message_preview",
-    "finalized_at",
-    "finalize_reason",
-    "survey_requested",
-    "message_count",
-    "state",
-];
+/// The whole row of one opened attendance, derived from its folded state.
+#[derive(Serialize)]
+struct AttendanceRecord<'a> {
+    id: Uuid,
+    version: u64,
+    protocol: &'a str,
+    account_id: Uuid,
+    contact_id: Uuid,
+    channel: &'static str,
+    direction: &'static str,
+    status: &'static str,
+    destination_type: &'static str,
+    service_id: Option<Uuid>,
+    flow_id: Option<&'a str>,
+    agent_id: Option<Uuid>,
+    opened_by: Option<Uuid>,
+    opened_at: String,
+    last_interaction_at: String,
+    last_inbound_at: Option<String>,
+    last_message_preview: Option<&'a str>,
+    finalized_at: Option<String>,
+    finalize_reason: Option<&'a str>,
+    survey_requested: bool,
+    message_count: u64,
+    state: &'a Attendance,
+}
 
-/// The whole row of one opened attendance, derived from its folded state (keys are [`COLUMNS`]).
-fn row(a: &Attendance, s: &AttendanceState) -> anyhow::Result<serde_json::Value> {
-    Ok(json!({
-        "id": s.id,
-        "version": a.version(),
-        "protocol": s.protocol,
-        "account_id": s.account_id,
-        "contact_id": s.contact_id,
-        "channel": s.channel.as_str(),
-        "direction": s.direction.as_str(),
-        "status": s.status.as_str(),
-        "destination_type": s.destination_type.as_str(),
-        "service_id": s.service_id,
-        "flow_id": s.flow_id,
-        "agent_id": s.agent_id,
-        "opened_by": s.opened_by,
-        "opened_at": ts(s.opened_at),
-        "last_interaction_at": ts(s.last_interaction_at),
-        "last_inbound_at": ts_opt(s.last_inbound_at),
-        "last_message_preview": s.last_message_preview,
-        "finalized_at": ts_opt(s.finalized_at),
-        "finalize_reason": s.finalize_reason,
-        "survey_requested": s.survey_requested,
-        "message_count": s.message_count,
-        "state": serde_json::to_value(a)?,
-    }))
+impl<'a> AttendanceRecord<'a> {
+    fn of(a: &'a Attendance, s: &'a AttendanceState) -> Self {
+        Self {
+            id: s.id,
+            version: a.version(),
+            protocol: &s.protocol,
+            account_id: s.account_id,
+            contact_id: s.contact_id,
+            channel: s.channel.as_str(),
+            direction: s.direction.as_str(),
+            status: s.status.as_str(),
+            destination_type: s.destination_type.as_str(),
+            service_id: s.service_id,
+            flow_id: s.flow_id.as_deref(),
+            agent_id: s.agent_id,
+            opened_by: s.opened_by,
+            opened_at: ts(s.opened_at),
+            last_interaction_at: ts(s.last_interaction_at),
+            last_inbound_at: ts_opt(s.last_inbound_at),
+            last_message_preview: s.last_message_preview.as_deref(),
+            finalized_at: ts_opt(s.finalized_at),
+            finalize_reason: s.finalize_reason.as_deref(),
+            survey_requested: s.survey_requested,
+            message_count: s.message_count,
+            state: a,
+        }
+    }
+}
+
+impl TableRow for AttendanceRecord<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "version",
+        "protocol",
+        "account_id",
+        "contact_id",
+        "channel",
+        "direction",
+        "status",
+        "destination_type",
+        "service_id",
+        "flow_id",
+        "agent_id",
+        "opened_by",
+        "opened_at",
+        "last_interaction_at",
+        "last_inbound_at",
+        "last_message_preview",
+        "finalized_at",
+        "finalize_reason",
+        "survey_requested",
+        "message_count",
+        "state",
+    ];
+
+    fn copy_fields(&self, l: &mut CopyLine) -> anyhow::Result<()> {
+        l.uuid(Some(self.id));
+        l.plain(Some(self.version));
+        l.text(Some(self.protocol));
+        l.uuid(Some(self.account_id));
+        l.uuid(Some(self.contact_id));
+        l.text(Some(self.channel));
+        l.text(Some(self.direction));
+        l.text(Some(self.status));
+        l.text(Some(self.destination_type));
+        l.uuid(self.service_id);
+        l.text(self.flow_id);
+        l.uuid(self.agent_id);
+        l.uuid(self.opened_by);
+        l.text(Some(&self.opened_at));
+        l.text(Some(&self.last_interaction_at));
+        l.text(self.last_inbound_at.as_deref());
+        l.text(self.last_message_preview);
+        l.text(self.finalized_at.as_deref());
+        l.text(self.finalize_reason);
+        l.bool(self.survey_requested);
+        l.plain(Some(self.message_count));
+        l.json(self.state)
+    }
+}
+
+/// A contact's WhatsApp window row.
+#[derive(Serialize)]
+struct WindowRecord<'a> {
+    account_id: Uuid,
+    contact_id: Uuid,
+    channel: &'a str,
+    last_inbound_at: String,
+}
+
+impl TableRow for WindowRecord<'_> {
+    const COLUMNS: &'static [&'static str] =
+        &["account_id", "contact_id", "channel", "last_inbound_at"];
+
+    fn copy_fields(&self, l: &mut CopyLine) -> anyhow::Result<()> {
+        l.uuid(Some(self.account_id));
+        l.uuid(Some(self.contact_id));
+        l.text(Some(self.channel));
+        l.text(Some(&self.last_inbound_at));
+        Ok(())
+    }
 }
 
 /// A message row as an event describes it (pure: unit-tested below).
@@ -219,35 +299,72 @@ fn message_of(attendance_id: Uuid, seq: i64, ev: &AttendanceEvent) -> Option<New
     }
 }
 
-const MESSAGE_COLUMNS: &[&str] = &[
-    "id",
-    "attendance_id",
-    "seq",
-    "author",
-    "agent_id",
-    "text",
-    "template_id",
-    "template_variables",
-    "attachments",
-    "external_id",
-    "at",
-];
+/// A message's row.
+#[derive(Serialize)]
+struct MessageRecord<'a> {
+    id: Uuid,
+    attendance_id: Uuid,
+    seq: i64,
+    author: &'static str,
+    agent_id: Option<Uuid>,
+    text: Option<&'a str>,
+    template_id: Option<Uuid>,
+    template_variables: Option<&'a [String]>,
+    attachments: &'a serde_json::Value,
+    external_id: Option<&'a str>,
+    at: String,
+}
 
-/// A message's row (keys are [`MESSAGE_COLUMNS`]).
-fn message_row(m: &NewMessage) -> anyhow::Result<serde_json::Value> {
-    Ok(json!({
-        "id": m.id,
-        "attendance_id": m.attendance_id,
-        "seq": m.seq,
-        "author": m.author.as_str(),
-        "agent_id": m.agent_id,
-        "text": m.text,
-        "template_id": m.template_id,
-        "template_variables": m.template_variables.as_ref().map(serde_json::to_value).transpose()?,
-        "attachments": m.attachments,
-        "external_id": m.external_id,
-        "at": ts(m.at),
-    }))
+impl<'a> MessageRecord<'a> {
+    fn of(m: &'a NewMessage) -> Self {
+        Self {
+            id: m.id,
+            attendance_id: m.attendance_id,
+            seq: m.seq,
+            author: m.author.as_str(),
+            agent_id: m.agent_id,
+            text: m.text.as_deref(),
+            template_id: m.template_id,
+            template_variables: m.template_variables.as_deref(),
+            attachments: &m.attachments,
+            external_id: m.external_id.as_deref(),
+            at: ts(m.at),
+        }
+    }
+}
+
+impl TableRow for MessageRecord<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "attendance_id",
+        "seq",
+        "author",
+        "agent_id",
+        "text",
+        "template_id",
+        "template_variables",
+        "attachments",
+        "external_id",
+        "at",
+    ];
+
+    fn copy_fields(&self, l: &mut CopyLine) -> anyhow::Result<()> {
+        l.uuid(Some(self.id));
+        l.uuid(Some(self.attendance_id));
+        l.plain(Some(self.seq));
+        l.text(Some(self.author));
+        l.uuid(self.agent_id);
+        l.text(self.text);
+        l.uuid(self.template_id);
+        match self.template_variables {
+            Some(v) => l.json(&v)?,
+            None => l.text(None),
+        }
+        l.json(self.attachments)?;
+        l.text(self.external_id);
+        l.text(Some(&self.at));
+        Ok(())
+    }
 }
 
 /// Reads of the attendances read model, for the GraphQL layer.

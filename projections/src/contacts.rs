@@ -1,16 +1,19 @@
 //! The `contacts` read model. Each event is folded into the stored domain state with the
 //! domain's own `apply` (one implementation of "what an event does"), and the search columns are
 //! derived from the result: folded name, digits of phones and document, the routing key. A batch
-//! of events is folded in memory and written as one statement ([`crate::fold`]).
+//! of events is folded in memory and written with one statement ([`crate::fold`], [`crate::rows`]).
 
-use domain::contact::Contact;
+use chrono::NaiveDate;
+use domain::contact::{Address, Contact, LinkedChannel};
 use domain::values::search::{digits, fold};
-use serde_json::json;
+use serde::Serialize;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
-use crate::fold::{fold_streams, ts, upsert_rows};
+use crate::fold::fold_streams;
 use crate::log::StoredEvent;
 use crate::projection::{ApplyFuture, Projection};
+use crate::rows::{ts, write_rows, CopyLine, TableRow};
 
 pub struct ContactsProjection;
 
@@ -27,6 +30,10 @@ impl Projection for ContactsProjection {
         &["contacts"]
     }
 
+    fn reads_own_rows_by_key_only(&self) -> bool {
+        true
+    }
+
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         self.apply_batch(tx, std::slice::from_ref(event))
     }
@@ -40,85 +47,161 @@ impl Projection for ContactsProjection {
             let folded = fold_streams::<Contact>(&mut *tx, "contacts", events).await?;
             let rows = folded
                 .iter()
-                .map(|f| row(&f.state))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            upsert_rows(tx, "contacts", &["id"], COLUMNS, rows).await
+                .map(|f| (f.existed, ContactRow::of(&f.state)))
+                .collect();
+            write_rows(tx, "contacts", &["id"], rows).await
         })
     }
 }
 
-const COLUMNS: &[&str] = &[
-    "id",
-    "account_id",
-    "version",
-    "name",
-    "name_search",
-    "mother_name",
-    "phone_e164",
-    "phone_digits",
-    "phone_key",
-    "phone2_e164",
-    "phone2_digits",
-    "active",
-    "classification_id",
-    "tag_ids",
-    "document_kind",
-    "document_value",
-    "rg",
-    "registration_number",
-    "registration_search",
-    "email",
-    "birth_date",
-    "portfolio_agent_id",
-    "extra1",
-    "extra2",
-    "extra3",
-    "image_sha256",
-    "image_content_type",
-    "addresses",
-    "channels",
-    "state",
-    "created_at",
-    "updated_at",
-];
+/// The whole row of one contact, derived from its folded state.
+#[derive(Serialize)]
+struct ContactRow<'a> {
+    id: Uuid,
+    account_id: Uuid,
+    version: i64,
+    name: &'a str,
+    name_search: String,
+    mother_name: Option<&'a str>,
+    phone_e164: Option<&'a str>,
+    phone_digits: Option<String>,
+    phone_key: Option<String>,
+    phone2_e164: Option<&'a str>,
+    phone2_digits: Option<String>,
+    active: bool,
+    classification_id: Option<Uuid>,
+    tag_ids: &'a [Uuid],
+    document_kind: Option<&'static str>,
+    document_value: Option<&'a str>,
+    rg: Option<&'a str>,
+    registration_number: Option<&'a str>,
+    registration_search: Option<String>,
+    email: Option<&'a str>,
+    birth_date: Option<NaiveDate>,
+    portfolio_agent_id: Option<Uuid>,
+    extra1: Option<&'a str>,
+    extra2: Option<&'a str>,
+    extra3: Option<&'a str>,
+    image_sha256: Option<&'a str>,
+    image_content_type: Option<&'a str>,
+    addresses: &'a [Address],
+    channels: &'a [LinkedChannel],
+    state: &'a Contact,
+    created_at: String,
+    updated_at: String,
+}
 
-/// The whole row of one contact, derived from its folded state (keys are [`COLUMNS`]).
-fn row(c: &Contact) -> anyhow::Result<serde_json::Value> {
-    let p = &c.profile;
-    Ok(json!({
-        "id": c.id,
-        "account_id": c.account_id,
-        "version": c.version,
-        "name": p.name,
-        "name_search": fold(&p.name),
-        "mother_name": p.mother_name,
-        "phone_e164": p.phone.as_ref().map(|x| x.e164().to_string()),
-        "phone_digits": p.phone.as_ref().map(|x| digits(x.e164())),
-        "phone_key": p.phone.as_ref().map(|x| x.routing_key()),
-        "phone2_e164": p.phone2.as_ref().map(|x| x.e164().to_string()),
-        "phone2_digits": p.phone2.as_ref().map(|x| digits(x.e164())),
-        "active": p.active,
-        "classification_id": p.classification_id,
-        "tag_ids": p.tag_ids,
-        "document_kind": p.document.as_ref().map(|d| d.kind().as_str().to_string()),
-        "document_value": p.document.as_ref().map(|d| d.value().to_string()),
-        "rg": p.rg,
-        "registration_number": p.registration_number,
-        "registration_search": p.registration_number.as_deref().map(fold),
-        "email": p.email.as_ref().map(|e| e.as_str().to_string()),
-        "birth_date": p.birth_date.map(|b| b.date()),
-        "portfolio_agent_id": p.portfolio_agent_id,
-        "extra1": p.extra1,
-        "extra2": p.extra2,
-        "extra3": p.extra3,
-        "image_sha256": c.image.as_ref().map(|i| i.sha256.clone()),
-        "image_content_type": c.image.as_ref().map(|i| i.content_type.clone()),
-        "addresses": serde_json::to_value(&c.addresses)?,
-        "channels": serde_json::to_value(&c.channels)?,
-        "state": serde_json::to_value(c)?,
-        "created_at": ts(c.created_at),
-        "updated_at": ts(c.updated_at),
-    }))
+impl<'a> ContactRow<'a> {
+    fn of(c: &'a Contact) -> Self {
+        let p = &c.profile;
+        Self {
+            id: c.id,
+            account_id: c.account_id,
+            version: c.version,
+            name: &p.name,
+            name_search: fold(&p.name),
+            mother_name: p.mother_name.as_deref(),
+            phone_e164: p.phone.as_ref().map(|x| x.e164()),
+            phone_digits: p.phone.as_ref().map(|x| digits(x.e164())),
+            phone_key: p.phone.as_ref().map(|x| x.routing_key()),
+            phone2_e164: p.phone2.as_ref().map(|x| x.e164()),
+            phone2_digits: p.phone2.as_ref().map(|x| digits(x.e164())),
+            active: p.active,
+            classification_id: p.classification_id,
+            tag_ids: &p.tag_ids,
+            document_kind: p.document.as_ref().map(|d| d.kind().as_str()),
+            document_value: p.document.as_ref().map(|d| d.value()),
+            rg: p.rg.as_deref(),
+            registration_number: p.registration_number.as_deref(),
+            registration_search: p.registration_number.as_deref().map(fold),
+            email: p.email.as_ref().map(|e| e.as_str()),
+            birth_date: p.birth_date.map(|b| b.date()),
+            portfolio_agent_id: p.portfolio_agent_id,
+            extra1: p.extra1.as_deref(),
+            extra2: p.extra2.as_deref(),
+            extra3: p.extra3.as_deref(),
+            image_sha256: c.image.as_ref().map(|i| i.sha256.as_str()),
+            image_content_type: c.image.as_ref().map(|i| i.content_type.as_str()),
+            addresses: &c.addresses,
+            channels: &c.channels,
+            state: c,
+            created_at: ts(c.created_at),
+            updated_at: ts(c.updated_at),
+        }
+    }
+}
+
+impl TableRow for ContactRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "account_id",
+        "version",
+        "name",
+        "name_search",
+        "mother_name",
+        "phone_e164",
+        "phone_digits",
+        "phone_key",
+        "phone2_e164",
+        "phone2_digits",
+        "active",
+        "classification_id",
+        "tag_ids",
+        "document_kind",
+        "document_value",
+        "rg",
+        "registration_number",
+        "registration_search",
+        "email",
+        "birth_date",
+        "portfolio_agent_id",
+        "extra1",
+        "extra2",
+        "extra3",
+        "image_sha256",
+        "image_content_type",
+        "addresses",
+        "channels",
+        "state",
+        "created_at",
+        "updated_at",
+    ];
+
+    fn copy_fields(&self, l: &mut CopyLine) -> anyhow::Result<()> {
+        l.uuid(Some(self.id));
+        l.uuid(Some(self.account_id));
+        l.plain(Some(self.version));
+        l.text(Some(self.name));
+        l.text(Some(&self.name_search));
+        l.text(self.mother_name);
+        l.text(self.phone_e164);
+        l.text(self.phone_digits.as_deref());
+        l.text(self.phone_key.as_deref());
+        l.text(self.phone2_e164);
+        l.text(self.phone2_digits.as_deref());
+        l.bool(self.active);
+        l.uuid(self.classification_id);
+        l.uuids(self.tag_ids);
+        l.text(self.document_kind);
+        l.text(self.document_value);
+        l.text(self.rg);
+        l.text(self.registration_number);
+        l.text(self.registration_search.as_deref());
+        l.text(self.email);
+        l.date(self.birth_date);
+        l.uuid(self.portfolio_agent_id);
+        l.text(self.extra1);
+        l.text(self.extra2);
+        l.text(self.extra3);
+        l.text(self.image_sha256);
+        l.text(self.image_content_type);
+        l.json(&self.addresses)?;
+        l.json(&self.channels)?;
+        l.json(self.state)?;
+        l.text(Some(&self.created_at));
+        l.text(Some(&self.updated_at));
+        Ok(())
+    }
 }
 
 /// Reads of the contacts read model.

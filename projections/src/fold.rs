@@ -1,15 +1,11 @@
 //! Folding a run of events into the stored states of the streams they belong to, for read
 //! models whose row is a fold of one stream (contacts, attendances): one read of the rows a
 //! batch touches, the domain's own `apply` per event in memory, and the caller writes each row
-//! once. A batch of thousands of events then costs a few statements, not a few per event.
-//!
-//! Also the helpers those writers share: rows go to PostgreSQL as one JSON array expanded by
-//! `jsonb_populate_recordset`, and times are written at the microsecond precision PostgreSQL
-//! keeps (truncated, as a bound parameter would be).
+//! once ([`crate::rows`]). A batch of thousands of events then costs a few statements, not a few
+//! per event.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::Aggregate;
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
@@ -21,6 +17,8 @@ use crate::log::StoredEvent;
 pub struct Folded<'e, A: Aggregate> {
     pub id: Uuid,
     pub state: A,
+    /// Whether the stream had a stored row before this batch.
+    pub existed: bool,
     pub events: Vec<(&'e StoredEvent, A::Event)>,
 }
 
@@ -46,6 +44,7 @@ where
             folded.push(Folded {
                 id,
                 state: A::default(),
+                existed: false,
                 events: Vec::new(),
             });
             folded.len() - 1
@@ -60,7 +59,9 @@ where
     .fetch_all(&mut *tx)
     .await?;
     for (id, state) in stored {
-        folded[index[&id]].state = serde_json::from_value(state)?;
+        let f = &mut folded[index[&id]];
+        f.state = serde_json::from_value(state)?;
+        f.existed = true;
     }
     for (slot, e, ev) in decoded {
         let f = &mut folded[slot];
@@ -68,72 +69,4 @@ where
         f.events.push((e, ev));
     }
     Ok(folded)
-}
-
-/// A time as PostgreSQL stores it (microseconds, truncated), for rows sent as JSON.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-/// Same, for an optional time.
-pub fn ts_opt(t: Option<DateTime<Utc>>) -> Option<String> {
-    t.map(ts)
-}
-
-/// Inserts `rows` (JSON objects keyed by column name) into `table`, replacing the row with the
-/// same key: `INSERT … SELECT … FROM jsonb_populate_recordset(NULL::table, $1) ON CONFLICT (key)
-/// DO UPDATE` of every other column. The rows must have distinct keys.
-pub async fn upsert_rows(
-    tx: &mut PgConnection,
-    table: &str,
-    key: &[&str],
-    columns: &[&str],
-    rows: Vec<serde_json::Value>,
-) -> anyhow::Result<()> {
-    let updates: Vec<String> = columns
-        .iter()
-        .filter(|c| !key.contains(c))
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
-        .collect();
-    let conflict = format!(
-        "ON CONFLICT ({}) DO UPDATE SET {}",
-        key.join(", "),
-        updates.join(", ")
-    );
-    insert_rows(tx, table, columns, rows, &conflict).await
-}
-
-/// Inserts `rows` (JSON objects keyed by column name) into `table` in one statement, with the
-/// given `ON CONFLICT …` clause (or none).
-pub async fn insert_rows(
-    tx: &mut PgConnection,
-    table: &str,
-    columns: &[&str],
-    rows: Vec<serde_json::Value>,
-    on_conflict: &str,
-) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let list = columns.join(", ");
-    let sql = format!(
-        "INSERT INTO {table} ({list}) SELECT {list} FROM jsonb_populate_recordset(NULL::{table}, $1) {on_conflict}"
-    );
-    sqlx::query(&sql)
-        .bind(serde_json::Value::Array(rows))
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn times_are_truncated_to_microseconds() {
-        let t = Utc.timestamp_opt(1_700_000_000, 123_456_999).unwrap();
-        assert_eq!(ts(t), "2023-11-14T22:13:20.123456Z");
-    }
 }

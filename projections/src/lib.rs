@@ -4,6 +4,7 @@
 //! - [`log`]: reading the event log in a global order that never skips a late commit.
 //! - [`projection`]: the trait every read model implements.
 //! - [`fold`]: folding a batch of events into stream-shaped rows in memory.
+//! - [`rows`]: writing many rows at once (JSON upserts, COPY).
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
 //! - [`contacts`]: the contacts read model and its searches.
@@ -21,6 +22,7 @@ pub mod log;
 pub mod projection;
 pub mod replay;
 pub mod routing;
+pub mod rows;
 pub mod runner;
 pub mod upcast;
 

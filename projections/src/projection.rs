@@ -42,4 +42,11 @@ pub trait Projection: Send + Sync + 'static {
 
     /// The tables it owns, emptied by a full rebuild.
     fn tables(&self) -> &'static [&'static str];
+
+    /// True when applying reads its own tables by primary key only (and writes with conflicts on
+    /// unique keys only): a rebuild may then load the tables with their unique indexes alone and
+    /// build the others once at the end, which is much faster than maintaining them row by row.
+    fn reads_own_rows_by_key_only(&self) -> bool {
+        false
+    }
 }

@@ -9,6 +9,9 @@
 //! - swaps: renames the live tables away and moves the shadow ones in, in the same transaction
 //!   (readers see the old tables until the commit and the new ones after; never a mix), or
 //! - verifies: compares every row both ways (`EXCEPT`) and reports each difference.
+//!
+//! Projections that read their own rows by key only are loaded in batches with their unique
+//! indexes alone; the other indexes are built once the log is in, before the final step.
 
 use std::time::Instant;
 
@@ -98,6 +101,32 @@ async fn apply_into(
     Ok((from, events.len() as u64))
 }
 
+/// Drops the shadow tables' non-unique indexes and returns the statements that create them again
+/// (unique ones stay: they decide conflicts and serve the projection's reads by key).
+async fn defer_secondary_indexes(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> anyhow::Result<Vec<String>> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.relname::text, pg_get_indexdef(x.indexrelid)
+           FROM pg_index x
+           JOIN pg_class i ON i.oid = x.indexrelid
+           JOIN pg_namespace n ON n.oid = i.relnamespace
+          WHERE n.nspname = $1 AND NOT x.indisunique",
+    )
+    .bind(schema)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut creates = Vec::with_capacity(indexes.len());
+    for (name, create) in indexes {
+        sqlx::query(&format!("DROP INDEX \"{schema}\".\"{name}\""))
+            .execute(&mut *conn)
+            .await?;
+        creates.push(create);
+    }
+    Ok(creates)
+}
+
 /// Rebuilds one projection's tables from the whole log.
 pub async fn rebuild(
     pool: &PgPool,
@@ -117,6 +146,11 @@ pub async fn rebuild(
         .execute(&mut *conn)
         .await?;
     }
+    let deferred = if p.reads_own_rows_by_key_only() {
+        defer_secondary_indexes(&mut conn, &schema).await?
+    } else {
+        Vec::new()
+    };
     let result = async {
         let mut at = Checkpoint::default();
         let mut events = 0u64;
@@ -131,6 +165,9 @@ pub async fn rebuild(
             if n == 0 {
                 break;
             }
+        }
+        for create in &deferred {
+            sqlx::query(create).execute(&mut *conn).await?;
         }
         // The last events, with the live projection paused on its lock.
         let mut tx = pool.begin().await?;
