@@ -180,6 +180,11 @@ async fn graphql_ws(
         .is_some_and(|v| v.split(',').any(|p| p.trim() == "graphql-transport-ws"));
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(crate::ws::READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(crate::ws::MAX_WRITE_BUFFER)
+        .max_message_size(crate::ws::MAX_CLIENT_MESSAGE)
+        .max_frame_size(crate::ws::MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| {
             crate::ws::serve(socket, app.schema, protocol, legacy, app.api, correlation)
         })

@@ -7,6 +7,10 @@
 //!   before the handshake with 4401;
 //! - presence: the socket counts as the agent's live connection while open, on every
 //!   instance ([`crate::presence`]), and is closed when its session ends.
+//!
+//! An idle socket costs little: 4 KiB read buffer, no write buffer ([`READ_BUFFER`] and the
+//! other limits, set on the upgrade in `routes.rs`), and no timer of its own but the ping tick
+//! (the writer waits for the session's end on a watch, not by polling).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -15,7 +19,6 @@ use std::time::Duration;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
-use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::auth::RequestInfo;
@@ -34,6 +37,18 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(30);
 /// Close code for a session that ended (logout, password change, expiry).
 pub const CLOSE_SESSION_ENDED: u16 = 4403;
 
+/// Read buffer per socket (axum's default is 128 KiB: with thousands of idle subscribers, the
+/// buffers would be most of the server's memory). Client messages are small.
+pub const READ_BUFFER: usize = 4 * 1024;
+
+/// Largest message (and frame) a client may send: a subscribe with its query and variables.
+pub const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
+
+/// Most bytes a socket may have waiting to be written to a client that does not read; past
+/// it, writing fails and the socket closes. (No write buffer otherwise: each message is written
+/// at once.)
+pub const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -51,7 +66,10 @@ pub async fn serve(
     let (out_tx, mut out_rx) = futures::channel::mpsc::channel::<Message>(64);
     let last_seen = Arc::new(AtomicI64::new(now_ms()));
     let acked = Arc::new(AtomicBool::new(false));
-    let registered: Arc<Mutex<Option<Registered>>> = Arc::default();
+    // Set once connection_init is accepted for an agent.
+    let (registered, mut writer_registered) =
+        tokio::sync::watch::channel::<Option<Registered>>(None);
+    let registered = Arc::new(registered);
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
 
     let seen = last_seen.clone();
@@ -59,29 +77,24 @@ pub async fn serve(
 
     // The writer: forwards what the engine says, pings, and closes dead or ended sockets.
     let writer_acked = acked.clone();
-    let writer_registered = registered.clone();
     let writer = tokio::spawn(async move {
         let mut tick = tokio::time::interval(PING_INTERVAL);
         tick.tick().await;
-        loop {
-            let ended = async {
-                loop {
-                    let rx = writer_registered
-                        .lock()
-                        .await
-                        .as_ref()
-                        .map(|(_, rx)| rx.clone());
-                    match rx {
-                        Some(mut rx) => {
-                            if rx.wait_for(|v| *v).await.is_ok() {
-                                return;
-                            }
-                            std::future::pending::<()>().await;
-                        }
-                        None => tokio::time::sleep(Duration::from_millis(200)).await,
-                    }
-                }
+        // Resolves when the agent's session ends; never for other actors.
+        let ended = async move {
+            let rx = match writer_registered.wait_for(|r| r.is_some()).await {
+                Ok(reg) => reg.as_ref().map(|(_, rx)| rx.clone()),
+                Err(_) => None,
             };
+            let Some(mut rx) = rx else {
+                return std::future::pending::<()>().await;
+            };
+            if rx.wait_for(|v| *v).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::pin!(ended);
+        loop {
             tokio::select! {
                 msg = out_rx.next() => {
                     let Some(msg) = msg else { break };
@@ -109,7 +122,7 @@ pub async fn serve(
                         break;
                     }
                 }
-                _ = ended => {
+                _ = &mut ended => {
                     let _ = ws_sink.send(close(CLOSE_SESSION_ENDED, "session ended")).await;
                     break;
                 }
@@ -157,7 +170,7 @@ pub async fn serve(
                 .connections()
                 .open(init_api.pool(), *id, *session_id)
                 .await;
-            *init_registered.lock().await = Some(reg);
+            init_registered.send_replace(Some(reg));
         }
         let mut data = async_graphql::Data::default();
         data.insert(RequestInfo {
@@ -169,7 +182,7 @@ pub async fn serve(
     });
     engine.serve().await;
     let _ = writer.await;
-    let socket_id = registered.lock().await.take().map(|(id, _)| id);
+    let socket_id = registered.send_replace(None).map(|(id, _)| id);
     if let Some(id) = socket_id {
         api.connections().close(api.pool(), id).await;
     }
