@@ -14,12 +14,14 @@ use futures::Stream;
 use projections::attendances::read::{self as attendances, AttendanceRow};
 use projections::log::StoredEvent;
 use sqlx::PgPool;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::auth;
 use crate::error::{gql, internal};
-use crate::feed::{encode_cursor, FeedItem, Replay};
+use crate::feed::{
+    encode_cursor, fold_around, Around, FeedItem, Figure, FigureKind, Live, RecvError, Replay,
+    Topic,
+};
 use crate::state::ApiState;
 use crate::types::attendance::{Attendance, Message};
 use crate::types::changes::{AttendanceChange, ChangeKind, PendingChange};
@@ -61,12 +63,11 @@ async fn backlog(state: &ApiState, since: Option<&str>) -> Option<Vec<Arc<Stored
     }
 }
 
-/// (status, assigned agent) of an attendance.
-type Facts = (domain::kinds::AttendanceStatus, Option<Uuid>);
-
 /// Each attendance's state just before and just after an event, folded with the domain's own
-/// `apply` (cached per subscriber, so each stream is loaded once), so that a change is judged by
-/// what the event did, not by where the attendance stands when the change is sent.
+/// `apply`, so that a change is judged by what the event did, not by where the attendance stands
+/// when the change is sent. Live events come with it from the feed (folded once for every
+/// subscriber); the events a reconnecting subscriber replays are folded here (cached per
+/// subscriber, so each stream is loaded once).
 #[derive(Default)]
 struct Folded(std::collections::HashMap<Uuid, (domain::attendance::Attendance, i64)>);
 
@@ -76,39 +77,41 @@ impl Folded {
         pool: &PgPool,
         id: Uuid,
         e: &StoredEvent,
-    ) -> Option<(Option<Facts>, Option<Facts>)> {
-        use cqrs_es::Aggregate;
-        let facts = |a: &domain::attendance::Attendance| a.state().map(|s| (s.status, s.agent_id));
-        let cached = self
-            .0
-            .get(&id)
-            .filter(|(_, seq)| *seq == e.sequence - 1)
-            .map(|(a, _)| a.clone());
-        let mut state = match cached {
-            Some(a) => a,
-            None => {
-                let mut a = domain::attendance::Attendance::default();
-                let rows: Vec<(String, String, serde_json::Value)> = sqlx::query_as(
-                    "SELECT event_type, event_version, payload FROM events
-                      WHERE aggregate_type = 'Attendance' AND aggregate_id = $1 AND sequence < $2 ORDER BY sequence",
-                )
-                .bind(&e.aggregate_id)
-                .bind(e.sequence)
-                .fetch_all(pool)
-                .await
-                .ok()?;
-                for (t, v, p) in rows {
-                    a.apply(serde_json::from_value(domain::upcasting::upcast(&t, &v, p)).ok()?);
-                }
-                a
-            }
-        };
-        let before = facts(&state);
-        let event = serde_json::from_value(projections::upcast::upcast(e).ok()?).ok()?;
-        state.apply(event);
-        let after = facts(&state);
+        live: Option<&Live>,
+    ) -> Option<Around> {
+        if let Some(around) = live.and_then(|l| l.around) {
+            return Some(around);
+        }
+        let (around, state) = fold_around(pool, self.0.remove(&id), e).await?;
         self.0.insert(id, (state, e.sequence));
-        Some((before, after))
+        Some(around)
+    }
+}
+
+/// The attendance's row: shared with the other subscribers for a live event.
+async fn row_of(pool: &PgPool, id: Uuid, live: Option<&Live>) -> Option<AttendanceRow> {
+    match live {
+        Some(l) => l.attendance_row(pool).await,
+        None => attendances::get(pool, id).await.ok().flatten(),
+    }
+}
+
+/// The agent's pending count after an event: shared with the agent's other subscribers for a
+/// live event.
+async fn pending_count_after(pool: &PgPool, agent: Uuid, live: Option<&Live>) -> i32 {
+    match live {
+        Some(l) => {
+            let figure = l
+                .per_agent(agent, FigureKind::PendingCount, || async {
+                    Some(Figure::PendingCount(pending_count(pool, agent).await))
+                })
+                .await;
+            match figure {
+                Some(Figure::PendingCount(n)) => n,
+                _ => pending_count(pool, agent).await,
+            }
+        }
+        None => pending_count(pool, agent).await,
     }
 }
 
@@ -119,14 +122,22 @@ struct PendingTracker {
 }
 
 impl PendingTracker {
-    async fn change(&mut self, pool: &PgPool, e: &StoredEvent) -> Option<PendingChange> {
+    async fn change(
+        &mut self,
+        pool: &PgPool,
+        e: &StoredEvent,
+        live: Option<&Live>,
+    ) -> Option<PendingChange> {
         if e.aggregate_type != "Attendance" {
             return None;
         }
         let id: Uuid = e.aggregate_id.parse().ok()?;
-        let (before, after) = self.folded.around(pool, id, e).await?;
-        let mine = |f: Option<Facts>| {
-            f == Some((domain::kinds::AttendanceStatus::Pending, Some(self.agent)))
+        let (before, after) = self.folded.around(pool, id, e, live).await?;
+        let mine = |f: Option<crate::feed::Facts>| {
+            f.is_some_and(|f| {
+                f.status == domain::kinds::AttendanceStatus::Pending
+                    && f.agent_id == Some(self.agent)
+            })
         };
         let kind = if mine(after) {
             ChangeKind::Upsert
@@ -135,11 +146,11 @@ impl PendingTracker {
         } else {
             return None;
         };
-        let row = attendances::get(pool, id).await.ok().flatten()?;
+        let row = row_of(pool, id, live).await?;
         Some(PendingChange {
             kind,
             attendance: Some(Attendance(row)),
-            pending_count: pending_count(pool, self.agent).await,
+            pending_count: pending_count_after(pool, self.agent, live).await,
             cursor: encode_cursor(e.checkpoint),
         })
     }
@@ -152,18 +163,23 @@ struct VisibleTracker {
 }
 
 impl VisibleTracker {
-    async fn change(&mut self, pool: &PgPool, e: &StoredEvent) -> Option<AttendanceChange> {
+    async fn change(
+        &mut self,
+        pool: &PgPool,
+        e: &StoredEvent,
+        live: Option<&Live>,
+    ) -> Option<AttendanceChange> {
         if e.aggregate_type != "Attendance" {
             return None;
         }
         let id: Uuid = e.aggregate_id.parse().ok()?;
-        let (before, after) = self.folded.around(pool, id, e).await?;
-        let row = attendances::get(pool, id).await.ok().flatten()?;
-        let visible = |f: Option<Facts>| {
-            f.is_some_and(|(status, agent_id)| {
+        let (before, after) = self.folded.around(pool, id, e, live).await?;
+        let row = row_of(pool, id, live).await?;
+        let visible = |f: Option<crate::feed::Facts>| {
+            f.is_some_and(|f| {
                 self.scope.includes(&Seen {
-                    status,
-                    agent_id,
+                    status: f.status,
+                    agent_id: f.agent_id,
                     ..seen(&row)
                 })
             })
@@ -198,7 +214,7 @@ impl AttendancesSubscription {
     ) -> async_graphql::Result<impl Stream<Item = PendingChange>> {
         let (agent, _, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>().clone();
-        let mut rx = state.feed().subscribe();
+        let mut rx = state.feed().subscribe(vec![Topic::Agent(agent)]);
         let backlog = backlog(&state, since.as_deref()).await;
         Ok(async_stream::stream! {
             let pool = state.pool().clone();
@@ -209,17 +225,17 @@ impl AttendancesSubscription {
                     pending_count: pending_count(&pool, agent).await, cursor: encode_cursor(state.feed().head()) },
                 Some(events) => for e in events {
                     last = Some(e.checkpoint);
-                    if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                    if let Some(c) = tracker.change(&pool, &e, None).await { yield c; }
                 },
             }
             loop {
                 match rx.recv().await {
                     Ok(FeedItem::Event(e)) => {
                         if last.is_some_and(|l| e.checkpoint <= l) { continue; }
-                        if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                        if let Some(c) = tracker.change(&pool, &e, Some(&*e)).await { yield c; }
                     }
                     Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => yield PendingChange { kind: ChangeKind::Resync, attendance: None,
+                    Err(RecvError::Lagged) => yield PendingChange { kind: ChangeKind::Resync, attendance: None,
                         pending_count: pending_count(&pool, agent).await, cursor: encode_cursor(state.feed().head()) },
                     Err(RecvError::Closed) => break,
                 }
@@ -236,7 +252,16 @@ impl AttendancesSubscription {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>().clone();
         let scope = visibility::scope(state.pool(), &actor).await.map_err(gql)?;
-        let mut rx = state.feed().subscribe();
+        let topics = match &scope {
+            Scope::Agent {
+                agent_id,
+                service_ids,
+            } => std::iter::once(Topic::Agent(*agent_id))
+                .chain(service_ids.iter().map(|s| Topic::Service(*s)))
+                .collect(),
+            Scope::All | Scope::Accounts(_) => vec![Topic::All],
+        };
+        let mut rx = state.feed().subscribe(topics);
         let backlog = backlog(&state, since.as_deref()).await;
         Ok(async_stream::stream! {
             let pool = state.pool().clone();
@@ -246,17 +271,17 @@ impl AttendancesSubscription {
                 None => yield AttendanceChange { kind: ChangeKind::Resync, attendance: None, cursor: encode_cursor(state.feed().head()) },
                 Some(events) => for e in events {
                     last = Some(e.checkpoint);
-                    if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                    if let Some(c) = tracker.change(&pool, &e, None).await { yield c; }
                 },
             }
             loop {
                 match rx.recv().await {
                     Ok(FeedItem::Event(e)) => {
                         if last.is_some_and(|l| e.checkpoint <= l) { continue; }
-                        if let Some(c) = tracker.change(&pool, &e).await { yield c; }
+                        if let Some(c) = tracker.change(&pool, &e, Some(&*e)).await { yield c; }
                     }
                     Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => yield AttendanceChange { kind: ChangeKind::Resync, attendance: None,
+                    Err(RecvError::Lagged) => yield AttendanceChange { kind: ChangeKind::Resync, attendance: None,
                         cursor: encode_cursor(state.feed().head()) },
                     Err(RecvError::Closed) => break,
                 }
@@ -276,7 +301,9 @@ impl AttendancesSubscription {
         visibility::require_visible(state.pool(), &actor, attendance_id)
             .await
             .map_err(gql)?;
-        let mut rx = state.feed().subscribe();
+        let mut rx = state
+            .feed()
+            .subscribe(vec![Topic::Attendance(attendance_id)]);
         // Messages that exist now are replayed (after `since`) or were already seen; a live event
         // at or below this stream position is one of them, arriving late through the feed.
         let floor: i64 = sqlx::query_scalar(
@@ -317,14 +344,14 @@ impl AttendancesSubscription {
             loop {
                 match rx.recv().await {
                     Ok(FeedItem::Event(e)) => {
-                        if e.aggregate_type != "Attendance" || e.aggregate_id != attendance_id.to_string() || e.sequence <= floor { continue; }
+                        if e.aggregate_type != "Attendance" || e.sequence <= floor { continue; }
                         let Some(body) = e.payload.get(&e.event_type) else { continue };
                         let Some(id) = body.get("message_id").and_then(|v| v.as_str()).and_then(|v| v.parse::<Uuid>().ok()) else { continue };
                         if !delivered.insert(id) { continue; }
-                        if let Ok(Some(m)) = attendances::message(&pool, id).await { yield Message(m); }
+                        if let Some(m) = e.message_row(&pool, id).await { yield Message(m); }
                     }
                     Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Lagged) => continue,
                     Err(RecvError::Closed) => break,
                 }
             }
@@ -348,25 +375,46 @@ impl AttendancesSubscription {
                 "statistics are hidden from agents by the administrator",
             )));
         }
-        let mut rx = state.feed().subscribe();
+        // My attendances, my services' queues, and my own events (a change of services).
+        let services = visibility::agent_services(state.pool(), agent)
+            .await
+            .map_err(gql)?;
+        let topics = std::iter::once(Topic::Agent(agent))
+            .chain(services.into_iter().map(Topic::Service))
+            .collect();
+        let mut rx = state.feed().subscribe(topics);
         Ok(async_stream::stream! {
             let pool = state.pool().clone();
             let mut last: Option<(chrono::NaiveDate, i32, i32, i32)> = None;
             let mut tick = tokio::time::interval(COUNTERS_TICK);
             loop {
-                let relevant = tokio::select! {
+                // A counted fact (status, agent, service) changed; a message changes none.
+                let relevant: Option<Option<Arc<Live>>> = tokio::select! {
                     item = rx.recv() => match item {
-                        Ok(FeedItem::Event(e)) => e.aggregate_type == "Attendance",
-                        Ok(_) => false,
-                        Err(RecvError::Lagged(_)) => true,
+                        Ok(FeedItem::Event(e)) => {
+                            let around = e.around;
+                            match around {
+                                Some((before, after)) if e.aggregate_type == "Attendance" => (before != after).then_some(Some(e)),
+                                _ => Some(None),
+                            }
+                        }
+                        Ok(_) => None,
+                        Err(RecvError::Lagged) => Some(None),
                         Err(RecvError::Closed) => break,
                     },
-                    _ = tick.tick() => true,
+                    _ = tick.tick() => Some(None),
                 };
-                if !relevant { continue; }
-                let Ok(zone) = projections::counters::read::agent_zone(&pool, agent).await else { continue };
-                let day = projections::counters::local_day(zone, state.clock().now());
-                let Ok(c) = projections::counters::read::for_agent(&pool, agent, day).await else { continue };
+                let Some(live) = relevant else { continue };
+                let compute = || async {
+                    let zone = projections::counters::read::agent_zone(&pool, agent).await.ok()?;
+                    let day = projections::counters::local_day(zone, state.clock().now());
+                    projections::counters::read::for_agent(&pool, agent, day).await.ok().map(Figure::Counters)
+                };
+                let figure = match &live {
+                    Some(l) => l.per_agent(agent, FigureKind::Counters, compute).await,
+                    None => compute().await,
+                };
+                let Some(Figure::Counters(c)) = figure else { continue };
                 let counters: AgentCounters = c.into();
                 let key = (counters.day.0, counters.waiting, counters.in_progress, counters.today);
                 if last != Some(key) {

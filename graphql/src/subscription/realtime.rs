@@ -6,7 +6,7 @@ use futures::Stream;
 use uuid::Uuid;
 
 use crate::auth;
-use crate::feed::FeedItem;
+use crate::feed::{FeedItem, RecvError, Topic};
 use crate::state::ApiState;
 use crate::types::agent::AgentSummary;
 
@@ -33,12 +33,12 @@ impl RealtimeSubscription {
     ) -> async_graphql::Result<impl Stream<Item = AgentSummary>> {
         auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>().clone();
-        let mut rx = state.feed().subscribe();
+        let mut rx = state.feed().subscribe(vec![Topic::All]);
         Ok(async_stream::stream! {
             loop {
                 let item = match rx.recv().await {
                     Ok(item) => item,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Lagged) => continue,
                     Err(_) => break,
                 };
                 let agent: Option<Uuid> = match &item {
