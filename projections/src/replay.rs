@@ -10,6 +10,8 @@
 //!   (readers see the old tables until the commit and the new ones after; never a mix), or
 //! - verifies: compares every row both ways (`EXCEPT`) and reports each difference.
 //!
+//! Reading the log and applying it overlap (two connections), and the shadow transactions
+//! commit without waiting for the disk: a crash loses only the unfinished rebuild.
 //! Projections that read their own rows by key only are loaded in batches with their unique
 //! indexes alone; the other indexes are built once the log is in, before the final step.
 
@@ -17,11 +19,11 @@ use std::time::Instant;
 
 use sqlx::{PgConnection, PgPool, Row};
 
-use crate::log::{read_after, Checkpoint};
+use crate::log::{read_after, Checkpoint, StoredEvent};
 use crate::projection::Projection;
 
 /// Events applied per shadow transaction.
-const REPLAY_BATCH: i64 = 5_000;
+const REPLAY_BATCH: i64 = 10_000;
 
 /// Most differing rows listed per table by `--verify`.
 const MAX_LISTED_DIFFERENCES: i64 = 50;
@@ -101,6 +103,67 @@ async fn apply_into(
     Ok((from, events.len() as u64))
 }
 
+/// Applies every event after `from` up to `until` into the shadow schema, one transaction per
+/// batch, while a second connection reads the next batches (reading and applying overlap).
+/// Returns the new position and how many events were applied.
+async fn follow(
+    pool: &PgPool,
+    p: &dyn Projection,
+    schema: &str,
+    from: Checkpoint,
+    until: Checkpoint,
+) -> anyhow::Result<(Checkpoint, u64)> {
+    let (batches, mut incoming) = tokio::sync::mpsc::channel::<Vec<StoredEvent>>(2);
+    let types = p.aggregate_types();
+    let reader_pool = pool.clone();
+    let reader = tokio::spawn(async move {
+        let mut conn = reader_pool.acquire().await?;
+        let mut at = from;
+        loop {
+            let mut events = read_after(&mut conn, at, types, REPLAY_BATCH).await?;
+            events.retain(|e| e.checkpoint <= until);
+            let Some(last) = events.last().map(|e| e.checkpoint) else {
+                return anyhow::Ok(());
+            };
+            at = last;
+            if batches.send(events).await.is_err() {
+                return Ok(()); // the writer stopped: its error is the one to report
+            }
+        }
+    });
+    let mut at = from;
+    let mut applied = 0u64;
+    let written = async {
+        while let Some(events) = incoming.recv().await {
+            let mut tx = pool.begin().await?;
+            sqlx::query(&format!("SET LOCAL search_path TO \"{schema}\", public"))
+                .execute(&mut *tx)
+                .await?;
+            // A crash loses only the unfinished rebuild, which is dropped anyway.
+            sqlx::query("SET LOCAL synchronous_commit TO off")
+                .execute(&mut *tx)
+                .await?;
+            p.apply_batch(&mut tx, &events).await.map_err(|err| {
+                err.context(format!(
+                    "replaying the events from {} to {}",
+                    events[0].identity(),
+                    events[events.len() - 1].identity()
+                ))
+            })?;
+            tx.commit().await?;
+            at = events[events.len() - 1].checkpoint;
+            applied += events.len() as u64;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    drop(incoming);
+    let read = reader.await?;
+    written?;
+    read?;
+    Ok((at, applied))
+}
+
 /// Drops the shadow tables' non-unique indexes and returns the statements that create them again
 /// (unique ones stay: they decide conflicts and serve the projection's reads by key).
 async fn defer_secondary_indexes(
@@ -157,9 +220,7 @@ pub async fn rebuild(
         // Follow the live projection without blocking it.
         loop {
             let target = live_checkpoint(&mut conn, p.name(), false).await?;
-            let mut tx = pool.begin().await?;
-            let (next, n) = apply_into(&mut tx, p, &schema, at, target).await?;
-            tx.commit().await?;
+            let (next, n) = follow(pool, p, &schema, at, target).await?;
             events += n;
             at = next;
             if n == 0 {
