@@ -17,7 +17,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::log::{read_after, stream_head, Checkpoint, StoredEvent};
+use crate::log::{read_batch, stream_head, Checkpoint, StoredEvent};
 use crate::projection::Projection;
 
 /// Events applied per transaction: large enough to amortise the commit, small enough to keep
@@ -51,6 +51,10 @@ pub type AfterBatch = Arc<dyn Fn(&'static str, &[StoredEvent]) + Send + Sync>;
 struct Lane {
     projection: Arc<dyn Projection>,
     progress: watch::Sender<Checkpoint>,
+    /// Where this process may start its next read, past the checkpoint: the settled head seen
+    /// by the last read that was not full (only other types' events lie in between). Kept in
+    /// memory only: after a restart the first read walks from the checkpoint again.
+    floor: std::sync::Mutex<Checkpoint>,
 }
 
 /// The running projections of this process.
@@ -69,6 +73,7 @@ impl Projector {
             .map(|projection| Lane {
                 projection,
                 progress: watch::channel(Checkpoint::default()).0,
+                floor: std::sync::Mutex::new(Checkpoint::default()),
             })
             .collect();
         Self {
@@ -261,11 +266,23 @@ impl Projector {
             tx_id: row.try_get("tx")?,
             position: row.try_get("position")?,
         };
-        let events = read_after(&mut tx, from, p.aggregate_types(), BATCH_SIZE).await?;
+        let floor = *lane.floor.lock().unwrap_or_else(|e| e.into_inner());
+        let batch = read_batch(&mut tx, from.max(floor), p.aggregate_types(), BATCH_SIZE).await?;
+        let events = batch.events;
+        let head = batch
+            .settled_head
+            .filter(|_| (events.len() as i64) < BATCH_SIZE);
+        let raise_floor = |head: Option<Checkpoint>| {
+            if let Some(h) = head {
+                replace_if_newer(&mut lane.floor.lock().unwrap_or_else(|e| e.into_inner()), h);
+                lane.progress.send_if_modified(|cp| replace_if_newer(cp, h));
+            }
+        };
         if events.is_empty() {
             tx.rollback().await?;
             lane.progress
                 .send_if_modified(|cp| replace_if_newer(cp, from));
+            raise_floor(head);
             return Ok(0);
         }
         if p.apply_batch(&mut tx, &events).await.is_err() {
@@ -273,6 +290,7 @@ impl Projector {
             return self.isolate_failure(i, &events).await;
         }
         self.finish(i, tx, &events).await?;
+        raise_floor(head);
         Ok(events.len())
     }
 
