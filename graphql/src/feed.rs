@@ -2,8 +2,10 @@
 //! in the same never-skipping global order as the projections (`projections::log`), but only up
 //! to where *every* projection has applied it — so what a subscriber receives agrees with what a
 //! query returns right after. Since every instance reads the shared log, a change made through
-//! instance A reaches subscribers on instance B without any broker; `NOTIFY events` only wakes
-//! the readers (payloads stay empty: readers fetch the rest).
+//! instance A reaches subscribers on instance B without any broker. The feed wakes on `NOTIFY
+//! projections` (a projection, in any instance, moved its checkpoint: the events it held back
+//! may now be delivered), not on `NOTIFY events`: a new event cannot be delivered before the
+//! projections have applied it. Payloads stay empty: readers fetch the rest.
 //!
 //! A change's cursor is its event's place in the log, so a client that reconnects with the last
 //! cursor it saw gets every change it missed, in order ([`Feed::replay`]), within
@@ -417,7 +419,10 @@ impl Feed {
         tokio::spawn(async move {
             loop {
                 if let Ok(mut l) = PgListener::connect_with(&listener_pool).await {
-                    if l.listen_all(["events", PRESENCE_CHANNEL]).await.is_ok() {
+                    if l.listen_all(["projections", PRESENCE_CHANNEL])
+                        .await
+                        .is_ok()
+                    {
                         while let Ok(n) = l.recv().await {
                             if n.channel() == PRESENCE_CHANNEL {
                                 if let Ok(agent) = n.payload().parse() {
