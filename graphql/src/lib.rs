@@ -7,7 +7,7 @@
 //! - [`error`]: the one mapping from failures to `extensions.code`.
 //! - [`auth`]: who is calling, and the role guards.
 //! - [`routes`]: the axum router; [`files`]: signed file URLs.
-//! - [`limits`]: every size and shape limit, named.
+//! - [`limits`]: every size and shape limit, named; [`loaders`]: batch loaders for lists.
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod attachments;
@@ -16,6 +16,7 @@ pub mod error;
 pub mod feed;
 pub mod files;
 pub mod limits;
+pub mod loaders;
 pub mod mutation;
 pub mod presence;
 pub mod query;

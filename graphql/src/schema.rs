@@ -44,6 +44,7 @@ pub fn build_schema(state: ApiState) -> AppSchema {
         Mutation::default(),
         Subscription::default(),
     )
+    .data(crate::loaders::contacts(state.pool().clone()))
     .data(state)
     .data(subscription::chat::ChatHub::default())
     .limit_depth(MAX_DEPTH)

@@ -245,6 +245,21 @@ pub mod read {
         Ok(state.map(serde_json::from_value).transpose()?)
     }
 
+    /// Contacts by id (the ids that exist).
+    pub async fn get_many(
+        pool: &PgPool,
+        ids: &[Uuid],
+    ) -> anyhow::Result<std::collections::HashMap<Uuid, Contact>> {
+        let rows: Vec<(Uuid, serde_json::Value)> =
+            sqlx::query_as("SELECT id, state FROM contacts WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(pool)
+                .await?;
+        rows.into_iter()
+            .map(|(id, state)| Ok((id, serde_json::from_value(state)?)))
+            .collect()
+    }
+
     fn push_filter(q: &mut QueryBuilder<'_, Postgres>, s: &ContactSearch) {
         q.push(" WHERE true");
         if let Some(ids) = &s.visible_accounts {

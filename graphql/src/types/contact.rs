@@ -1,6 +1,7 @@
 //! Contacts as the contract shows them, rendered from the domain's own folded state (the read
 //! model stores it), so a live contact and one rebuilt as of an instant render identically.
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::contact::{Address as DomainAddress, Contact as DomainContact, LinkedChannel};
@@ -8,6 +9,7 @@ use domain::values::{Document as DomainDocument, Phone as DomainPhone};
 use uuid::Uuid;
 
 use crate::error::{gql, ApiResult};
+use crate::loaders::ContactLoader;
 use crate::scalars::Date;
 use crate::state::ApiState;
 use crate::types::agent::AgentSummary;
@@ -179,10 +181,11 @@ pub struct Contact(pub DomainContact);
 impl Contact {
     /// The contact by id from the read model (None when unknown).
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Contact>> {
-        let state = ctx.data_unchecked::<ApiState>();
-        Ok(projections::contacts::read::get(state.pool(), id)
+        let loader = ctx.data_unchecked::<DataLoader<ContactLoader>>();
+        Ok(loader
+            .load_one(id)
             .await
-            .map_err(crate::error::internal)?
+            .map_err(|e| crate::error::internal(anyhow::anyhow!("{e:#}")))?
             .map(Contact))
     }
 }
