@@ -1,8 +1,10 @@
 //! The live-connection indicator: which agents have a websocket open on any server instance.
 //!
-//! Each instance records its open sockets in `ws_connections` and refreshes their heartbeat
-//! every [`HEARTBEAT_INTERVAL`]; an agent is connected while one of their rows is fresher than
-//! [`STALE_AFTER`], so the rows of an instance that died stop counting on their own. Opening or
+//! Each instance records its open sockets in `ws_connections` and refreshes its own heartbeat
+//! in `ws_instances` every [`HEARTBEAT_INTERVAL`] (one row per instance, however many sockets);
+//! an agent is connected while one of their sockets belongs to an instance whose heartbeat is
+//! fresher than [`STALE_AFTER_SECONDS`], so the sockets of an instance that died stop counting
+//! on their own. Opening or
 //! closing a socket notifies `presence` (the agent id), so every instance can tell its
 //! `presenceChanged` subscribers. Sockets of a session that ends are closed here too.
 
@@ -53,8 +55,8 @@ impl Connections {
     /// Whether any websocket of the agent is open on any instance.
     pub async fn is_connected(&self, pool: &PgPool, agent_id: Uuid) -> bool {
         sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM ws_connections
-                             WHERE agent_id = $1 AND heartbeat_at > now() - make_interval(secs => $2))",
+            "SELECT EXISTS (SELECT 1 FROM ws_connections c JOIN ws_instances i USING (instance_id)
+                             WHERE c.agent_id = $1 AND i.heartbeat_at > now() - make_interval(secs => $2))",
         )
         .bind(agent_id)
         .bind(STALE_AFTER_SECONDS as f64)
@@ -84,7 +86,9 @@ impl Connections {
             );
         }
         let inserted = sqlx::query(
-            "INSERT INTO ws_connections (id, instance_id, agent_id, session_id) VALUES ($1, $2, $3, $4)",
+            "WITH instance AS (
+                 INSERT INTO ws_instances (instance_id) VALUES ($2) ON CONFLICT DO NOTHING)
+             INSERT INTO ws_connections (id, instance_id, agent_id, session_id) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
         .bind(self.instance_id)
@@ -131,14 +135,17 @@ impl Connections {
         loop {
             tick.tick().await;
             let _ = sqlx::query(
-                "UPDATE ws_connections SET heartbeat_at = now() WHERE instance_id = $1",
+                "INSERT INTO ws_instances (instance_id, heartbeat_at) VALUES ($1, now())
+                 ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = now()",
             )
             .bind(self.instance_id)
             .execute(&pool)
             .await;
-            // Rows of dead instances: gone after a while, so the table stays small.
+            // Dead instances and their sockets: gone after a while, so the tables stay small.
             let _ = sqlx::query(
-                "DELETE FROM ws_connections WHERE heartbeat_at < now() - interval '1 hour'",
+                "WITH dead AS (DELETE FROM ws_instances WHERE heartbeat_at < now() - interval '1 hour'
+                               RETURNING instance_id)
+                 DELETE FROM ws_connections WHERE instance_id IN (SELECT instance_id FROM dead)",
             )
             .execute(&pool)
             .await;

@@ -309,3 +309,26 @@ async fn a_message_sent_through_one_instance_reaches_a_subscriber_on_the_other()
     assert_eq!(m["payload"]["data"]["messageAdded"]["text"], "Tudo bem?");
     assert_eq!(m["payload"]["data"]["messageAdded"]["author"], "AGENT");
 }
+
+/// The sockets of an instance that stopped beating (it died) no longer count as connected.
+#[tokio::test]
+async fn sockets_of_an_instance_that_stopped_beating_do_not_count() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, service) = app.account_with_service(&admin).await;
+    let (_, agent) = app.agent_in(service).await;
+    let q = "query { me { connected } }";
+    let _socket = ws::authorised(app.address, &agent).await;
+    assert_eq!(
+        app.ok(Some(&agent), q, json!({})).await["me"]["connected"],
+        true
+    );
+    sqlx::query("UPDATE ws_instances SET heartbeat_at = now() - interval '1 minute'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.ok(Some(&agent), q, json!({})).await["me"]["connected"],
+        false
+    );
+}
