@@ -2,10 +2,11 @@
 //! in the same never-skipping global order as the projections (`projections::log`), but only up
 //! to where *every* projection has applied it — so what a subscriber receives agrees with what a
 //! query returns right after. Since every instance reads the shared log, a change made through
-//! instance A reaches subscribers on instance B without any broker. The feed wakes on `NOTIFY
-//! projections` (a projection, in any instance, moved its checkpoint: the events it held back
-//! may now be delivered), not on `NOTIFY events`: a new event cannot be delivered before the
-//! projections have applied it. Payloads stay empty: readers fetch the rest.
+//! instance A reaches subscribers on instance B without any broker. `NOTIFY events` wakes the
+//! feed (payloads stay empty: readers fetch the rest); an event that the projections have not
+//! applied yet is retried after [`HELD_BACK_RETRY`], doubling up to [`POLL`], so the last event
+//! of a burst is not left waiting for the poll. (A `NOTIFY` per projection commit would wake it
+//! exactly, but notifying commits serialize in PostgreSQL, and the write path paid for it.)
 //!
 //! A change's cursor is its event's place in the log, so a client that reconnects with the last
 //! cursor it saw gets every change it missed, in order ([`Feed::replay`]), within
@@ -54,6 +55,9 @@ const FOLD_CACHE: usize = 50_000;
 
 /// The longest the feed sleeps without a wake-up.
 const POLL: Duration = Duration::from_millis(500);
+
+/// The first wait before looking again at an event the projections had not applied yet.
+const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
 
 /// One thing subscribers may care about.
 #[derive(Debug, Clone)]
@@ -419,10 +423,7 @@ impl Feed {
         tokio::spawn(async move {
             loop {
                 if let Ok(mut l) = PgListener::connect_with(&listener_pool).await {
-                    if l.listen_all(["projections", PRESENCE_CHANNEL])
-                        .await
-                        .is_ok()
-                    {
+                    if l.listen_all(["events", PRESENCE_CHANNEL]).await.is_ok() {
                         while let Ok(n) = l.recv().await {
                             if n.channel() == PRESENCE_CHANNEL {
                                 if let Ok(agent) = n.payload().parse() {
@@ -436,19 +437,30 @@ impl Feed {
                 tokio::time::sleep(POLL).await;
             }
         });
+        let mut retry = HELD_BACK_RETRY;
         loop {
+            let mut wait = POLL;
             match self
                 .advance(&pool, &connections, &readers, &mut folds, cursor)
                 .await
             {
-                Ok(next) if next != cursor => {
-                    cursor = next;
-                    continue;
+                Ok((next, held_back)) => {
+                    if held_back {
+                        wait = retry;
+                        retry = (retry * 2).min(POLL);
+                    } else {
+                        retry = HELD_BACK_RETRY;
+                    }
+                    if next != cursor {
+                        cursor = next;
+                        if !held_back {
+                            continue;
+                        }
+                    }
                 }
-                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "change feed read failed"),
             }
-            let _ = tokio::time::timeout(POLL, wake_rx.recv()).await;
+            let _ = tokio::time::timeout(wait, wake_rx.recv()).await;
         }
     }
 
@@ -459,7 +471,7 @@ impl Feed {
         readers: &Readers,
         folds: &mut Folds,
         cursor: Checkpoint,
-    ) -> anyhow::Result<Checkpoint> {
+    ) -> anyhow::Result<(Checkpoint, bool)> {
         let done = checkpoints(pool).await?;
         // An event is ready once every projection reading its aggregate type has applied it.
         let ready = |e: &StoredEvent| {
@@ -470,8 +482,10 @@ impl Feed {
         };
         let mut conn = pool.acquire().await?;
         let mut at = cursor;
+        let mut held_back = false;
         for e in read_after(&mut conn, cursor, AGGREGATE_TYPES, FEED_BATCH).await? {
             if !ready(&e) {
+                held_back = true;
                 break;
             }
             at = e.checkpoint;
@@ -511,7 +525,7 @@ impl Feed {
             self.dispatch(&topics, FeedItem::Event(Arc::new(Live::new(e, around))));
         }
         self.head.send_replace(at);
-        Ok(at)
+        Ok((at, held_back))
     }
 }
 
