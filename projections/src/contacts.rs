@@ -235,16 +235,6 @@ pub mod read {
         pub after: Option<(String, Uuid)>,
     }
 
-    /// One contact by id.
-    pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<Contact>> {
-        let state: Option<serde_json::Value> =
-            sqlx::query_scalar("SELECT state FROM contacts WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-        Ok(state.map(serde_json::from_value).transpose()?)
-    }
-
     /// Contacts by id (the ids that exist).
     pub async fn get_many(
         pool: &PgPool,

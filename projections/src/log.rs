@@ -23,6 +23,9 @@
 //! events again on every wake-up.
 
 use serde_json::Value;
+use std::sync::LazyLock;
+
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 /// How far a reader has come: the last `(tx_id, position)` applied. `(0, 0)` is the beginning.
@@ -81,15 +84,41 @@ pub async fn read_after(
     aggregate_types: &[&str],
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(SELECT_AFTER)
+    let rows = fetch_after(conn, SELECT_AFTER, from, aggregate_types, limit).await?;
+    rows.iter().map(decode).collect()
+}
+
+/// Runs `sql`, a query taking [`SELECT_AFTER`]'s parameters.
+async fn fetch_after(
+    conn: &mut PgConnection,
+    sql: &str,
+    from: Checkpoint,
+    aggregate_types: &[&str],
+    limit: i64,
+) -> Result<Vec<PgRow>, sqlx::Error> {
+    sqlx::query(sql)
         .bind(from.tx_id.to_string())
         .bind(from.position)
         .bind(aggregate_types)
         .bind(limit)
         .fetch_all(conn)
-        .await?;
-    rows.into_iter().map(|r| decode(&r)).collect()
+        .await
 }
+
+/// [`SELECT_AFTER`] with the settled head of the whole log, read in the same snapshot: one row
+/// per event, or one row of NULL event columns when there is none.
+static SELECT_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH head AS (
+             SELECT tx_id::text::bigint AS head_tx, position AS head_position FROM events
+              WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY tx_id DESC, position DESC LIMIT 1),
+         batch AS ({SELECT_AFTER})
+         SELECT batch.*, head.head_tx, head.head_position
+           FROM head LEFT JOIN batch ON true
+          ORDER BY batch.tx, batch.position"
+    )
+});
 
 /// What [`read_batch`] found.
 #[derive(Debug, Default)]
@@ -108,23 +137,7 @@ pub async fn read_batch(
     aggregate_types: &[&str],
     limit: i64,
 ) -> Result<Batch, sqlx::Error> {
-    let sql = format!(
-        "WITH head AS (
-             SELECT tx_id::text::bigint AS head_tx, position AS head_position FROM events
-              WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY tx_id DESC, position DESC LIMIT 1),
-         batch AS ({SELECT_AFTER})
-         SELECT batch.*, head.head_tx, head.head_position
-           FROM head LEFT JOIN batch ON true
-          ORDER BY batch.tx, batch.position"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(from.tx_id.to_string())
-        .bind(from.position)
-        .bind(aggregate_types)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let rows = fetch_after(conn, &SELECT_BATCH, from, aggregate_types, limit).await?;
     let mut batch = Batch::default();
     for r in &rows {
         if batch.settled_head.is_none() {
@@ -141,7 +154,7 @@ pub async fn read_batch(
     Ok(batch)
 }
 
-fn decode(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, sqlx::Error> {
+fn decode(r: &PgRow) -> Result<StoredEvent, sqlx::Error> {
     Ok(StoredEvent {
         aggregate_type: r.try_get("aggregate_type")?,
         aggregate_id: r.try_get("aggregate_id")?,

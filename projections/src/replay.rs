@@ -74,33 +74,52 @@ async fn live_checkpoint(
         .unwrap_or_default())
 }
 
+/// The next batch of settled events after `from`, none past `until`.
+async fn read_until(
+    conn: &mut PgConnection,
+    types: &[&str],
+    from: Checkpoint,
+    until: Checkpoint,
+) -> anyhow::Result<Vec<StoredEvent>> {
+    let mut events = read_after(conn, from, types, REPLAY_BATCH).await?;
+    events.retain(|e| e.checkpoint <= until);
+    Ok(events)
+}
+
+/// Applies `events` (not empty) to the shadow schema's tables, in the caller's transaction.
+async fn apply_in_shadow(
+    tx: &mut PgConnection,
+    p: &dyn Projection,
+    schema: &str,
+    events: &[StoredEvent],
+) -> anyhow::Result<()> {
+    sqlx::query(&format!("SET LOCAL search_path TO \"{schema}\", public"))
+        .execute(&mut *tx)
+        .await?;
+    p.apply_batch(tx, events).await.map_err(|err| {
+        err.context(format!(
+            "replaying the events from {} to {}",
+            events[0].identity(),
+            events[events.len() - 1].identity()
+        ))
+    })
+}
+
 /// Applies one batch of events after `from` and up to `until` into the shadow schema; returns
 /// the new position and how many were applied (0: nothing left up to `until`).
 async fn apply_into(
     tx: &mut PgConnection,
     p: &dyn Projection,
     schema: &str,
-    mut from: Checkpoint,
+    from: Checkpoint,
     until: Checkpoint,
 ) -> anyhow::Result<(Checkpoint, u64)> {
-    sqlx::query(&format!("SET LOCAL search_path TO \"{schema}\", public"))
-        .execute(&mut *tx)
-        .await?;
-    let mut events = read_after(&mut *tx, from, p.aggregate_types(), REPLAY_BATCH).await?;
-    events.retain(|e| e.checkpoint <= until);
+    let events = read_until(&mut *tx, p.aggregate_types(), from, until).await?;
     let Some(last) = events.last().map(|e| e.checkpoint) else {
         return Ok((from, 0));
     };
-    if let Err(err) = p.apply_batch(&mut *tx, &events).await {
-        let (first, last) = (&events[0], &events[events.len() - 1]);
-        return Err(err.context(format!(
-            "replaying the events from {} to {}",
-            first.identity(),
-            last.identity()
-        )));
-    }
-    from = last;
-    Ok((from, events.len() as u64))
+    apply_in_shadow(tx, p, schema, &events).await?;
+    Ok((last, events.len() as u64))
 }
 
 /// Applies every event after `from` up to `until` into the shadow schema, one transaction per
@@ -120,8 +139,7 @@ async fn follow(
         let mut conn = reader_pool.acquire().await?;
         let mut at = from;
         loop {
-            let mut events = read_after(&mut conn, at, types, REPLAY_BATCH).await?;
-            events.retain(|e| e.checkpoint <= until);
+            let events = read_until(&mut conn, types, at, until).await?;
             let Some(last) = events.last().map(|e| e.checkpoint) else {
                 return anyhow::Ok(());
             };
@@ -136,20 +154,11 @@ async fn follow(
     let written = async {
         while let Some(events) = incoming.recv().await {
             let mut tx = pool.begin().await?;
-            sqlx::query(&format!("SET LOCAL search_path TO \"{schema}\", public"))
-                .execute(&mut *tx)
-                .await?;
             // A crash loses only the unfinished rebuild, which is dropped anyway.
             sqlx::query("SET LOCAL synchronous_commit TO off")
                 .execute(&mut *tx)
                 .await?;
-            p.apply_batch(&mut tx, &events).await.map_err(|err| {
-                err.context(format!(
-                    "replaying the events from {} to {}",
-                    events[0].identity(),
-                    events[events.len() - 1].identity()
-                ))
-            })?;
+            apply_in_shadow(&mut tx, p, schema, &events).await?;
             tx.commit().await?;
             at = events[events.len() - 1].checkpoint;
             applied += events.len() as u64;
