@@ -12,14 +12,11 @@
 //!   for the day the clock's now falls on.
 //!
 //! The deltas come from [`crate::routing::place::deltas`], computed against the previous row of
-//! `routing_attendances` in the same transaction, so a counter never drifts from the statuses.
+//! `routing_attendances` and written in the same transaction (by the routing projection's runs),
+//! so a counter never drifts from the statuses.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sqlx::PgConnection;
-use uuid::Uuid;
-
-use crate::routing::place::Delta;
 
 /// The zone of a day when nothing names one (an agent without services, an unknown account).
 pub const DEFAULT_TZ: Tz = chrono_tz::America::Sao_Paulo;
@@ -27,66 +24,6 @@ pub const DEFAULT_TZ: Tz = chrono_tz::America::Sao_Paulo;
 /// The calendar day `at` falls on in `tz`.
 pub fn local_day(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
-}
-
-/// Applies counter changes inside the projection's transaction.
-pub async fn apply(tx: &mut PgConnection, deltas: &[Delta]) -> anyhow::Result<()> {
-    for d in deltas {
-        match *d {
-            Delta::Waiting { service_id, by } => {
-                sqlx::query(
-                    "INSERT INTO service_waiting_counts (service_id, waiting) VALUES ($1, GREATEST($2, 0))
-                     ON CONFLICT (service_id) DO UPDATE SET waiting = GREATEST(service_waiting_counts.waiting + $2, 0)",
-                )
-                .bind(service_id)
-                .bind(by)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Delta::InProgress { agent_id, by } => {
-                sqlx::query(
-                    "INSERT INTO agent_in_progress_counts (agent_id, in_progress) VALUES ($1, GREATEST($2, 0))
-                     ON CONFLICT (agent_id) DO UPDATE SET in_progress = GREATEST(agent_in_progress_counts.in_progress + $2, 0)",
-                )
-                .bind(agent_id)
-                .bind(by)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Counts `attendance_id` in `agent_id`'s "today" of its opening day, once per agent.
-pub async fn count_taken(
-    tx: &mut PgConnection,
-    agent_id: Uuid,
-    attendance_id: Uuid,
-    account_id: Uuid,
-    opened_day: NaiveDate,
-) -> anyhow::Result<()> {
-    let first = sqlx::query(
-        "INSERT INTO agent_daily_attendances (agent_id, attendance_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind(agent_id)
-    .bind(attendance_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if first {
-        sqlx::query(
-            "INSERT INTO agent_daily_counters (agent_id, account_id, day, today) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (agent_id, day, account_id) DO UPDATE SET today = agent_daily_counters.today + 1",
-        )
-        .bind(agent_id)
-        .bind(account_id)
-        .bind(opened_day)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
 }
 
 /// Reads of the counters.

@@ -400,3 +400,167 @@ async fn an_assignment_that_raced_the_agents_logout_is_parked_too() {
 
     wait_for_place(&app, a, "PENDING", Some(agent)).await;
 }
+
+/// The attendances IN_PROGRESS with `agent` in the routing model, oldest first.
+async fn in_progress_with(app: &TestApp, agent: Uuid) -> Vec<Uuid> {
+    sqlx::query_scalar(
+        "SELECT attendance_id FROM routing_attendances WHERE status = 'IN_PROGRESS' AND agent_id = $1
+          ORDER BY opened_at, attendance_id",
+    )
+    .bind(agent)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Live, the routing projection applies events in small runs as they commit; a rebuild applies
+/// the whole log in one run. Both must store the same rows, through every kind of move: the
+/// router's assignments, pending and rescue, transfers to an agent and to a queue, a bulk
+/// finalize, logouts that park, and an assignment that raced a logout.
+#[tokio::test]
+async fn the_routing_model_rebuilt_in_one_run_equals_the_one_built_as_events_came() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (one, one_email) = agent_with_limit(&app, service, 3).await;
+    let (two, two_email) = agent_with_limit(&app, service, 3).await;
+    let one_token = app.login(&one_email).await;
+    let two_token = app.login(&two_email).await;
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(open_waiting(&app, account, service, Uuid::new_v4()).await);
+    }
+    eventually("six assignments", || async {
+        let n = count(
+            &app,
+            "SELECT count(*) FROM routing_attendances WHERE status = 'IN_PROGRESS'",
+        )
+        .await;
+        (n == 6).then_some(())
+    })
+    .await;
+    let mine = in_progress_with(&app, one).await;
+    let theirs = in_progress_with(&app, two).await;
+    assert_eq!((mine.len(), theirs.len()), (3, 3));
+
+    let act = |token: &str, query: &str, vars: serde_json::Value| {
+        let token = token.to_string();
+        let query = query.to_string();
+        let app = &app;
+        async move { app.ok(Some(&token), &query, vars).await }
+    };
+    act(
+        &one_token,
+        "mutation($a: UUID!) { markPending(attendanceId: $a) { id } }",
+        json!({"a": mine[0]}),
+    )
+    .await;
+    act(
+        &one_token,
+        "mutation($a: UUID!) { rescueAttendance(attendanceId: $a) { id } }",
+        json!({"a": mine[0]}),
+    )
+    .await;
+    act(
+        &one_token,
+        "mutation($a: UUID!, $to: UUID) { transferAttendance(attendanceId: $a, toAgentId: $to) { id } }",
+        json!({"a": mine[1], "to": two}),
+    )
+    .await;
+    act(
+        &two_token,
+        "mutation($a: UUID!, $s: UUID) { transferAttendance(attendanceId: $a, toServiceId: $s) { id } }",
+        json!({"a": theirs[0], "s": service}),
+    )
+    .await;
+    let bulk = act(
+        &two_token,
+        "mutation($ids: [UUID!]!) { finalizeAttendances(attendanceIds: $ids) { succeeded failed { attendanceId code } } }",
+        json!({"ids": [theirs[1], theirs[2], mine[2]]}),
+    )
+    .await;
+    assert_eq!(
+        bulk["finalizeAttendances"]["succeeded"],
+        json!([theirs[1], theirs[2]])
+    );
+    assert_eq!(
+        bulk["finalizeAttendances"]["failed"][0]["attendanceId"],
+        json!(mine[2])
+    );
+
+    act(&two_token, "mutation { logout }", json!({})).await;
+    act(&one_token, "mutation { logout }", json!({})).await;
+    let waiting: Uuid = eventually("an attendance left waiting", || async {
+        sqlx::query_scalar(
+            "SELECT attendance_id FROM routing_attendances WHERE status = 'WAITING' LIMIT 1",
+        )
+        .fetch_optional(&app.db.pool)
+        .await
+        .unwrap()
+    })
+    .await;
+    // A router that read `one` as ONLINE just before the logout was applied.
+    let ctx = CommandContext::system(app.clock.now());
+    commands::attendances::assign::assign(app.state.commands(), &ctx, waiting, one)
+        .await
+        .unwrap();
+    eventually("every attendance in hand to be parked", || async {
+        let busy = count(
+            &app,
+            "SELECT (SELECT count(*) FROM routing_park_todo)
+                  + (SELECT count(*) FROM routing_attendances WHERE status = 'IN_PROGRESS')",
+        )
+        .await;
+        (busy == 0).then_some(())
+    })
+    .await;
+    app.state.projector().catch_up_all().await.unwrap();
+
+    let all = projections::all();
+    let routing = all.iter().find(|p| p.name() == "routing").unwrap();
+    let report = projections::replay::rebuild(
+        &app.db.pool,
+        routing.as_ref(),
+        projections::replay::Mode::Verify,
+    )
+    .await
+    .unwrap();
+    assert!(report.events >= 30, "{} events", report.events);
+    assert!(report.differences.is_empty(), "{:#?}", report.differences);
+    // And the counters agree with the statuses they are kept from.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COALESCE(sum(waiting), 0)::bigint FROM service_waiting_counts"
+        )
+        .await,
+        count(
+            &app,
+            "SELECT count(*) FROM routing_attendances WHERE status = 'WAITING'"
+        )
+        .await
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COALESCE(sum(in_progress), 0)::bigint FROM agent_in_progress_counts"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COALESCE(sum(today), 0)::bigint FROM agent_daily_counters"
+        )
+        .await,
+        count(&app, "SELECT count(*) FROM agent_daily_attendances").await
+    );
+}

@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`place`]: pure; how each Attendance event moves an attendance and its counters.
 //! - [`projection`]: the `routing` projection (`routing_attendances`, `routing_agents`, the
-//!   counters of [`crate::counters`], the logout to-do list), from Attendance and Agent events.
+//!   counters of [`crate::counters`], the logout to-do list), from Attendance and Agent events;
+//!   [`batch`] applies runs of Attendance events a few statements at a time.
 //! - [`router`]: the decision round ([`router::route_once`]) and its loop.
 //! - [`logout`]: the logout reactor.
 //!
@@ -46,6 +47,7 @@
 //! [`logout`] reactor executes `ParkOnLogout` for each and deletes the row. See [`logout`] for
 //! why this is crash-safe and idempotent.
 
+mod batch;
 pub mod logout;
 pub mod place;
 pub mod projection;
