@@ -7,42 +7,66 @@
 //! It caches only states it built itself from committed events, and forgets an aggregate whose
 //! commit failed (a conflict, or an error after which the outcome is unknown). The stock
 //! snapshot store of cqrs-es is not used: it applies new events twice.
+//!
+//! Besides the one-at-a-time path cqrs-es drives, a bulk action loads many instances with one
+//! query ([`CachedStore::load_many`]) and commits the events of all of them in one transaction
+//! ([`CachedStore::commit_many`]); both keep the cache as the single path does.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore};
+use cqrs_es::persist::{
+    EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
+};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
+use sqlx::PgPool;
 
 /// Aggregates kept per type and process; past it the cache starts over (memory stays bounded).
 pub const AGGREGATE_CACHE_CAPACITY: usize = 20_000;
 
-/// cqrs-es's event store with an in-memory catch-up cache in front.
+/// cqrs-es's event store with an in-memory catch-up cache in front. Clones share one cache:
+/// the framework holds one, bulk actions another.
 pub struct CachedStore<A: Aggregate> {
+    shared: Arc<Shared<A>>,
+}
+
+struct Shared<A: Aggregate> {
     inner: PersistedEventStore<PostgresEventRepository, A>,
     repo: PostgresEventRepository,
+    pool: PgPool,
     cache: Mutex<HashMap<String, (A, usize)>>,
 }
 
-impl<A: Aggregate + Clone> CachedStore<A> {
-    pub fn new(
-        inner: PersistedEventStore<PostgresEventRepository, A>,
-        repo: PostgresEventRepository,
-    ) -> Self {
+impl<A: Aggregate> Clone for CachedStore<A> {
+    fn clone(&self) -> Self {
         Self {
-            inner,
-            repo,
-            cache: Mutex::new(HashMap::new()),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// One instance's command outcome in a bulk commit: its loaded context and the events to add.
+pub type Decided<A> = (EventStoreAggregateContext<A>, Vec<<A as Aggregate>::Event>);
+
+impl<A: Aggregate + Clone> CachedStore<A> {
+    pub fn new(inner: PersistedEventStore<PostgresEventRepository, A>, pool: PgPool) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                inner,
+                repo: PostgresEventRepository::new(pool.clone()),
+                pool,
+                cache: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
     fn cached(&self, id: &str) -> Option<(A, usize)> {
-        self.cache.lock().ok()?.get(id).cloned()
+        self.shared.cache.lock().ok()?.get(id).cloned()
     }
 
     fn remember(&self, id: String, aggregate: A, sequence: usize) {
-        if let Ok(mut c) = self.cache.lock() {
+        if let Ok(mut c) = self.shared.cache.lock() {
             if c.len() >= AGGREGATE_CACHE_CAPACITY {
                 c.clear();
             }
@@ -51,8 +75,105 @@ impl<A: Aggregate + Clone> CachedStore<A> {
     }
 
     fn forget(&self, id: &str) {
-        if let Ok(mut c) = self.cache.lock() {
+        if let Ok(mut c) = self.shared.cache.lock() {
             c.remove(id);
+        }
+    }
+
+    /// Loads the instances `ids` (distinct) with one query: each cached one catches up from its
+    /// cached sequence, the others replay from their first event. Contexts come back in the order
+    /// of `ids`; an instance without events is the default state at sequence 0.
+    pub async fn load_many(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<EventStoreAggregateContext<A>>, AggregateError<A::Error>> {
+        let mut contexts: Vec<EventStoreAggregateContext<A>> = ids
+            .iter()
+            .map(|id| {
+                let (aggregate, current_sequence) = self.cached(id).unwrap_or_default();
+                EventStoreAggregateContext {
+                    aggregate_id: id.clone(),
+                    aggregate,
+                    current_sequence,
+                    current_snapshot: None,
+                }
+            })
+            .collect();
+        let after: Vec<i64> = contexts
+            .iter()
+            .map(|c| i64::try_from(c.current_sequence).unwrap_or(i64::MAX))
+            .collect();
+        let rows: Vec<(String, i64, String, String, serde_json::Value)> = sqlx::query_as(
+            "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload
+               FROM unnest($2::text[], $3::bigint[]) AS c(id, after)
+               JOIN events e ON e.aggregate_type = $1 AND e.aggregate_id = c.id AND e.sequence > c.after
+              ORDER BY e.aggregate_id, e.sequence",
+        )
+        .bind(A::TYPE)
+        .bind(ids)
+        .bind(&after)
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(|e| AggregateError::DatabaseConnectionError(Box::new(e)))?;
+        let index: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        for (id, sequence, event_type, event_version, payload) in rows {
+            let Some(&i) = index.get(id.as_str()) else {
+                continue;
+            };
+            let payload = domain::upcasting::upcast(&event_type, &event_version, payload);
+            let event: A::Event = serde_json::from_value(payload)
+                .map_err(|e| AggregateError::DeserializationError(Box::new(e)))?;
+            contexts[i].aggregate.apply(event);
+            contexts[i].current_sequence = usize::try_from(sequence).unwrap_or_default();
+        }
+        Ok(contexts)
+    }
+
+    /// Commits the events decided for several instances in one transaction: all of them or,
+    /// when any instance was changed meanwhile (optimistic lock) or the write fails, none.
+    pub async fn commit_many(
+        &self,
+        decided: Vec<Decided<A>>,
+        metadata: &HashMap<String, String>,
+    ) -> Result<(), AggregateError<A::Error>> {
+        let mut serialized: Vec<SerializedEvent> = Vec::new();
+        let mut after: Vec<(String, A, usize)> = Vec::with_capacity(decided.len());
+        for (context, events) in decided {
+            let mut aggregate = context.aggregate;
+            let mut sequence = context.current_sequence;
+            for event in events {
+                sequence += 1;
+                let envelope = EventEnvelope::<A> {
+                    aggregate_id: context.aggregate_id.clone(),
+                    sequence,
+                    payload: event.clone(),
+                    metadata: metadata.clone(),
+                };
+                serialized.push(SerializedEvent::try_from(&envelope)?);
+                aggregate.apply(event);
+            }
+            after.push((context.aggregate_id, aggregate, sequence));
+        }
+        if serialized.is_empty() {
+            return Ok(());
+        }
+        match self.shared.repo.persist::<A>(&serialized, None).await {
+            Ok(()) => {
+                for (id, aggregate, sequence) in after {
+                    self.remember(id, aggregate, sequence);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                for (id, _, _) in &after {
+                    self.forget(id);
+                }
+                Err(e.into())
+            }
         }
     }
 }
@@ -64,7 +185,7 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        self.inner.load_events(aggregate_id).await
+        self.shared.inner.load_events(aggregate_id).await
     }
 
     async fn load_aggregate(
@@ -72,9 +193,10 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
         aggregate_id: &str,
     ) -> Result<Self::AC, AggregateError<A::Error>> {
         let Some((mut aggregate, mut sequence)) = self.cached(aggregate_id) else {
-            return self.inner.load_aggregate(aggregate_id).await;
+            return self.shared.inner.load_aggregate(aggregate_id).await;
         };
         let newer = self
+            .shared
             .repo
             .get_last_events::<A>(aggregate_id, sequence)
             .await
@@ -105,7 +227,7 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
         // command was handled (applying them again is the stock snapshot store's bug).
         let after = context.aggregate.clone();
         let sequence = context.current_sequence + events.len();
-        match self.inner.commit(events, context, metadata).await {
+        match self.shared.inner.commit(events, context, metadata).await {
             Ok(committed) => {
                 self.remember(id, after, sequence);
                 Ok(committed)

@@ -1,5 +1,6 @@
 //! `Commands`: everything the use cases share — the pool, the clock, one cqrs-es framework per
-//! aggregate, and the deployment's settings.
+//! aggregate (and, for bulk actions, a handle on the attendances' store), and the deployment's
+//! settings.
 
 use chrono::Duration;
 use domain::agent::Agent;
@@ -7,6 +8,7 @@ use domain::attendance::Attendance;
 use domain::contact::Contact;
 use sqlx::PgPool;
 
+use crate::cache::CachedStore;
 use crate::clock::Clock;
 use crate::store::{cqrs, Cqrs};
 
@@ -33,14 +35,18 @@ pub struct Commands {
     pub contacts: Cqrs<Contact>,
     pub agents: Cqrs<Agent>,
     pub attendances: Cqrs<Attendance>,
+    /// The attendances' store, sharing the framework's cache: bulk actions commit through it.
+    pub attendance_store: CachedStore<Attendance>,
 }
 
 impl Commands {
     pub fn new(pool: PgPool, clock: Clock, settings: CommandSettings) -> Self {
+        let (attendances, attendance_store) = cqrs(pool.clone());
         Self {
-            contacts: cqrs(pool.clone()),
-            agents: cqrs(pool.clone()),
-            attendances: cqrs(pool.clone()),
+            contacts: cqrs(pool.clone()).0,
+            agents: cqrs(pool.clone()).0,
+            attendances,
+            attendance_store,
             pool,
             clock,
             settings,

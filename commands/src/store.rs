@@ -17,18 +17,16 @@ use crate::error::{from_aggregate, CommandError};
 /// The framework for one aggregate type.
 pub type Cqrs<A> = CqrsFramework<A, CachedStore<A>>;
 
-/// Builds the framework for aggregate `A` on `pool`.
-pub fn cqrs<A>(pool: PgPool) -> Cqrs<A>
+/// Builds the framework for aggregate `A` on `pool`, and a handle on its store (sharing the
+/// cache) for bulk actions.
+pub fn cqrs<A>(pool: PgPool) -> (Cqrs<A>, CachedStore<A>)
 where
     A: Aggregate<Services = ()> + Clone,
 {
     let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
         .with_upcasters(vec![Box::new(DomainUpcasters)]);
-    CqrsFramework::new(
-        CachedStore::new(store, PostgresEventRepository::new(pool)),
-        vec![],
-        (),
-    )
+    let cached = CachedStore::new(store, pool);
+    (CqrsFramework::new(cached.clone(), vec![], ()), cached)
 }
 
 /// The domain's upcasting rules ([`domain::upcasting`]) as cqrs-es applies them when loading.
@@ -81,4 +79,63 @@ where
             other => return other.map_err(from_aggregate),
         }
     }
+}
+
+/// One command for each of several instances of `A`, decided and committed together: one query
+/// loads them all, `decide` runs on each (a refusal is that instance's outcome alone), and the
+/// events of every accepted command are committed in one transaction. When another command
+/// changed one of them meanwhile, nothing of the batch is written and each command runs again
+/// on its own through [`execute`] (decided afresh, retried as it would be alone). Outcomes come
+/// back in the order of `commands`, whose ids must be distinct.
+pub async fn execute_each<A>(
+    cqrs: &Cqrs<A>,
+    store: &CachedStore<A>,
+    commands: Vec<(Uuid, A::Command)>,
+    decide: impl Fn(&A, A::Command) -> Result<Vec<A::Event>, A::Error>,
+    ctx: &CommandContext,
+) -> Vec<Result<(), CommandError>>
+where
+    A: Aggregate<Services = ()> + Clone,
+    A::Command: Clone,
+    A::Error: Into<CommandError>,
+{
+    let ids: Vec<String> = commands.iter().map(|(id, _)| id.to_string()).collect();
+    let contexts = match store.load_many(&ids).await {
+        Ok(c) => c,
+        Err(e) => return commands.iter().map(|_| Err(internal(&e))).collect(),
+    };
+    let mut outcomes: Vec<Option<Result<(), CommandError>>> = Vec::with_capacity(commands.len());
+    let mut decided = Vec::new();
+    let mut accepted = Vec::new();
+    for (i, (context, (_, command))) in contexts.into_iter().zip(&commands).enumerate() {
+        match decide(&context.aggregate, command.clone()) {
+            Ok(events) => {
+                outcomes.push(None);
+                accepted.push(i);
+                decided.push((context, events));
+            }
+            Err(e) => outcomes.push(Some(Err(e.into()))),
+        }
+    }
+    match store.commit_many(decided, &ctx.metadata()).await {
+        Ok(()) => accepted.iter().for_each(|&i| outcomes[i] = Some(Ok(()))),
+        Err(cqrs_es::AggregateError::AggregateConflict) => {
+            for &i in &accepted {
+                let (id, command) = &commands[i];
+                outcomes[i] = Some(execute(cqrs, *id, command.clone(), ctx).await);
+            }
+        }
+        Err(e) => accepted
+            .iter()
+            .for_each(|&i| outcomes[i] = Some(Err(internal(&e)))),
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(CommandError::Internal(anyhow::anyhow!("no outcome")))))
+        .collect()
+}
+
+/// A failure of the store shared by every command of a batch, as each one's outcome.
+fn internal<E: std::error::Error>(e: &cqrs_es::AggregateError<E>) -> CommandError {
+    CommandError::Internal(anyhow::anyhow!("event store: {e}"))
 }

@@ -193,3 +193,24 @@ pub async fn stream_head(
     })
     .transpose()
 }
+
+/// The latest of the last events of several streams (None when none has any).
+pub async fn streams_head(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_ids: &[String],
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let heads: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT DISTINCT ON (aggregate_id) tx_id::text::bigint, position FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = ANY($2)
+          ORDER BY aggregate_id, sequence DESC",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(heads
+        .into_iter()
+        .map(|(tx_id, position)| Checkpoint { tx_id, position })
+        .max())
+}

@@ -17,7 +17,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::log::{read_batch, stream_head, Checkpoint, StoredEvent};
+use crate::log::{read_batch, stream_head, streams_head, Checkpoint, StoredEvent};
 use crate::projection::Projection;
 
 /// Events applied per transaction: large enough to amortise the commit, small enough to keep
@@ -145,6 +145,25 @@ impl Projector {
     ) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         let Some(target) = stream_head(&mut conn, aggregate_type, aggregate_id).await? else {
+            return Ok(());
+        };
+        drop(conn);
+        self.wait_for(aggregate_type, target).await;
+        Ok(())
+    }
+
+    /// [`Self::wait_for_stream`] for several streams at once (a bulk action): one query for
+    /// the latest of their last events, one wait.
+    pub async fn wait_for_streams(
+        &self,
+        aggregate_type: &str,
+        aggregate_ids: &[String],
+    ) -> anyhow::Result<()> {
+        if aggregate_ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        let Some(target) = streams_head(&mut conn, aggregate_type, aggregate_ids).await? else {
             return Ok(());
         };
         drop(conn);

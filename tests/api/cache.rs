@@ -154,3 +154,101 @@ async fn the_cached_state_counts_each_event_once() {
             .unwrap_or_else(|e| panic!("version {expected}: {e}"));
     }
 }
+
+/// Opens a WAITING inbound attendance through `c` and returns its id.
+async fn open_waiting(c: &Commands, ctx: &CommandContext) -> Uuid {
+    use domain::attendance::{AttendanceCommand, Destination, InboundMessage, OpenInbound};
+    let id = Uuid::new_v4();
+    let open = AttendanceCommand::OpenInbound(OpenInbound {
+        attendance_id: id,
+        protocol: format!("C{}", &id.simple().to_string()[..12]),
+        account_id: Uuid::new_v4(),
+        contact_id: Uuid::new_v4(),
+        channel: domain::kinds::ChannelType::Webchat,
+        destination: Destination::Service(Uuid::new_v4()),
+        first_message: InboundMessage {
+            message_id: Uuid::new_v4(),
+            text: Some("Olá".into()),
+            attachments: vec![],
+            external_id: None,
+            at: ctx.now,
+        },
+        at: ctx.now,
+    });
+    execute(&c.attendances, id, open, ctx).await.unwrap();
+    id
+}
+
+fn assign(agent_id: Uuid) -> domain::attendance::AttendanceCommand {
+    domain::attendance::AttendanceCommand::Assign(domain::attendance::Assign {
+        agent_id,
+        at: Utc::now(),
+    })
+}
+
+#[tokio::test]
+async fn a_bulk_commit_writes_all_of_its_streams_or_none_and_keeps_the_cache_true() {
+    use domain::attendance::Attendance;
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(open_waiting(&one, &ctx).await);
+    }
+    let agent = Uuid::new_v4();
+    let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+
+    // Decided on what `one` loaded; meanwhile another process assigns the second attendance.
+    let opened = events_of(&db.pool, ids[0]).await;
+    let loaded = one.attendance_store.load_many(&keys).await.unwrap();
+    assert!(loaded.iter().all(|c| c.current_sequence as i64 == opened));
+    execute(&two.attendances, ids[1], assign(Uuid::new_v4()), &ctx)
+        .await
+        .unwrap();
+    let decided = loaded
+        .into_iter()
+        .map(|c| {
+            let events = c.aggregate.decide(assign(agent)).unwrap();
+            (c, events)
+        })
+        .collect();
+    let result = one
+        .attendance_store
+        .commit_many(decided, &ctx.metadata())
+        .await;
+    let refused = commands::error::from_aggregate(result.unwrap_err());
+    assert!(
+        matches!(refused, CommandError::Conflict { .. }),
+        "{refused}"
+    );
+    for (id, expected) in ids.iter().zip([opened, opened + 1, opened]) {
+        assert_eq!(
+            events_of(&db.pool, *id).await,
+            expected,
+            "nothing half-written"
+        );
+    }
+
+    // Run as a bulk action: each id decided on its true state, in the order given.
+    let commands = ids.iter().map(|id| (*id, assign(agent))).collect();
+    let outcomes = commands::store::execute_each(
+        &one.attendances,
+        &one.attendance_store,
+        commands,
+        Attendance::decide,
+        &ctx,
+    )
+    .await;
+    assert!(outcomes[0].is_ok());
+    assert!(matches!(outcomes[1], Err(CommandError::InvalidState(_))));
+    assert!(outcomes[2].is_ok());
+    for id in &ids {
+        assert_eq!(events_of(&db.pool, *id).await, opened + 1);
+    }
+    // The cache holds the committed states: assigning again is refused, not written.
+    let again = execute(&one.attendances, ids[0], assign(agent), &ctx).await;
+    assert!(matches!(again, Err(CommandError::InvalidState(_))));
+    assert_eq!(events_of(&db.pool, ids[0]).await, opened + 1);
+}

@@ -139,8 +139,16 @@ pub async fn open_attendance(
 /// Releases the key held by `attendance_id` (after its opening was refused, or once it is
 /// finalized); a key held by another attendance is left alone.
 pub async fn release(pool: &PgPool, attendance_id: Uuid) -> CommandResult<()> {
-    sqlx::query("DELETE FROM attendance_open_keys WHERE attendance_id = $1")
-        .bind(attendance_id)
+    release_many(pool, &[attendance_id]).await
+}
+
+/// Releases the keys held by `attendance_ids` (a bulk finalize), in one statement.
+pub async fn release_many(pool: &PgPool, attendance_ids: &[Uuid]) -> CommandResult<()> {
+    if attendance_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM attendance_open_keys WHERE attendance_id = ANY($1)")
+        .bind(attendance_ids)
         .execute(pool)
         .await?;
     Ok(())

@@ -8,6 +8,8 @@
 //! The check reads the attendances read model (what the caller is shown); what the caller may
 //! *do* to a visible attendance is the aggregate's rule ([`domain::attendance::rules`]).
 
+use std::collections::HashMap;
+
 use domain::kinds::{AttendanceStatus, ChannelType, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -89,25 +91,37 @@ pub async fn scope(pool: &PgPool, actor: &Actor) -> CommandResult<Scope> {
 
 /// The facts of attendance `id` as the read model shows them (None: unknown).
 pub async fn seen(pool: &PgPool, id: Uuid) -> CommandResult<Option<Seen>> {
-    type Row = (Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT account_id, contact_id, channel, status, service_id, agent_id FROM attendances WHERE id = $1",
+    Ok(seen_many(pool, &[id]).await?.remove(&id))
+}
+
+/// The facts of each known attendance among `ids`, in one query.
+pub async fn seen_many(pool: &PgPool, ids: &[Uuid]) -> CommandResult<HashMap<Uuid, Seen>> {
+    type Row = (Uuid, Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, account_id, contact_id, channel, status, service_id, agent_id
+           FROM attendances WHERE id = ANY($1)",
     )
-    .bind(id)
-    .fetch_optional(pool)
+    .bind(ids)
+    .fetch_all(pool)
     .await?;
-    Ok(row.and_then(
-        |(account_id, contact_id, channel, status, service_id, agent_id)| {
-            Some(Seen {
-                account_id,
-                contact_id,
-                channel: ChannelType::parse(&channel)?,
-                status: AttendanceStatus::parse(&status)?,
-                service_id,
-                agent_id,
-            })
-        },
-    ))
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(id, account_id, contact_id, channel, status, service_id, agent_id)| {
+                Some((
+                    id,
+                    Seen {
+                        account_id,
+                        contact_id,
+                        channel: ChannelType::parse(&channel)?,
+                        status: AttendanceStatus::parse(&status)?,
+                        service_id,
+                        agent_id,
+                    },
+                ))
+            },
+        )
+        .collect())
 }
 
 /// The attendance's facts if `actor` may see it; NOT_FOUND otherwise (unknown ids too).
@@ -120,6 +134,19 @@ pub async fn require_visible(pool: &PgPool, actor: &Actor, id: Uuid) -> CommandR
     } else {
         Err(CommandError::not_found("attendance"))
     }
+}
+
+/// [`require_visible`] for each of `ids` with two queries in all: the facts of the attendances
+/// `actor` may see (those missing from the map are NOT_FOUND).
+pub async fn visible_many(
+    pool: &PgPool,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> CommandResult<HashMap<Uuid, Seen>> {
+    let mut seen = seen_many(pool, ids).await?;
+    let scope = scope(pool, actor).await?;
+    seen.retain(|_, s| scope.includes(s));
+    Ok(seen)
 }
 
 #[cfg(test)]

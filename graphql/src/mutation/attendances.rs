@@ -348,12 +348,10 @@ impl AttendancesMutation {
 /// Read-your-writes for bulk actions: the lists the panel re-queries show every change.
 async fn wait_for_all(ctx: &Context<'_>, ids: &[Uuid]) -> ApiResult<()> {
     let state = ctx.data_unchecked::<ApiState>();
-    for id in ids {
-        state
-            .projector()
-            .wait_for_stream("Attendance", &id.to_string())
-            .await
-            .map_err(internal)?;
-    }
-    Ok(())
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    state
+        .projector()
+        .wait_for_streams("Attendance", &ids)
+        .await
+        .map_err(internal)
 }
