@@ -429,14 +429,24 @@ impl Projector {
 /// Takes the projection's lock for this transaction and reads its checkpoint. An advisory lock,
 /// not `FOR UPDATE`: a row lock gives the transaction an id, and an open transaction id holds back
 /// every reader of the log (see `log.rs`) until it ends, even one that applies nothing.
+///
+/// The transaction commits asynchronously (`synchronous_commit = off`: no wait for its WAL to
+/// reach the disk, which takes a disk flush off every command's read-your-writes wait). That
+/// is safe because a projection's rows and its checkpoint commit together and the events they
+/// come from were committed durably: a crash can only lose the last projection commits whole,
+/// rows and checkpoint alike, and the projection applies those events again on restart. It is
+/// visible to other sessions as soon as it commits, like any other transaction.
 pub async fn lock_checkpoint(
     tx: &mut sqlx::PgConnection,
     name: &str,
 ) -> Result<sqlx::postgres::PgRow, sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext('projection:' || $1)),
+                set_config('synchronous_commit', 'off', true)",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1",
     )
