@@ -39,10 +39,11 @@ pub struct App {
 
 /// Connects a pool to `url`.
 pub async fn connect(url: &str, size: u32) -> anyhow::Result<PgPool> {
+    let options = commands::db::connect_options(url).context("DATABASE_URL is not a valid URL")?;
     PgPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect(url)
+        .connect_with(options)
         .await
         .with_context(|| "cannot connect to PostgreSQL (check DATABASE_URL)".to_string())
 }

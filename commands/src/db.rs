@@ -1,6 +1,8 @@
-//! The database schema, embedded: every migration in `migrations/`, applied on start.
+//! The database: the schema, embedded (every migration in `migrations/`, applied on start), and
+//! how a URL becomes connection options.
 
 use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 /// All migrations of the repository's `migrations/` folder.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
@@ -11,4 +13,35 @@ pub fn migrations_count() -> usize {
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
         .count()
+}
+
+/// The connection options of `url`. A server on this machine (a loopback address or a Unix
+/// socket) is reached without TLS unless the URL asks for it (`sslmode=…`): encrypting
+/// traffic that never leaves the machine protects nothing and costs both sides CPU on every
+/// round trip (sqlx's default, `prefer`, would negotiate it whenever the server offers it).
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    let local = matches!(
+        options.get_host(),
+        "localhost" | "127.0.0.1" | "::1" | "[::1]"
+    ) || options.get_host().starts_with('/');
+    if local && !url.contains("sslmode=") {
+        return Ok(options.ssl_mode(PgSslMode::Disable));
+    }
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_server_is_reached_without_tls_unless_the_url_asks() {
+        let local = connect_options("postgres://u@127.0.0.1:5432/db").unwrap();
+        assert!(matches!(local.get_ssl_mode(), PgSslMode::Disable));
+        let asked = connect_options("postgres://u@localhost/db?sslmode=require").unwrap();
+        assert!(matches!(asked.get_ssl_mode(), PgSslMode::Require));
+        let remote = connect_options("postgres://u@db.example.com/db").unwrap();
+        assert!(matches!(remote.get_ssl_mode(), PgSslMode::Prefer));
+    }
 }
