@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sqlx::PgPool;
@@ -24,7 +25,9 @@ impl Loader<Uuid> for ContactLoader {
     }
 }
 
-/// The contact loader for a schema, batching what resolvers ask for at the same time.
+/// The contact loader for a schema, batching what resolvers ask for at the same time. The keys
+/// of one page are all asked for in the same poll of its edges, so the load need not wait for
+/// more: no delay (the default millisecond was most of a page's latency).
 pub fn contacts(pool: PgPool) -> DataLoader<ContactLoader> {
-    DataLoader::new(ContactLoader { pool }, tokio::spawn)
+    DataLoader::new(ContactLoader { pool }, tokio::spawn).delay(Duration::ZERO)
 }
