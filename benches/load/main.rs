@@ -62,7 +62,7 @@ impl Config {
                 levels: vec![1, 16],
                 accounts: 2,
                 agents: 100,
-                attendances: 20_000,
+                attendances: 60_000,
                 soak_seconds: 0,
                 ops: Op::ALL.to_vec(),
                 keep_db: false,
@@ -223,9 +223,10 @@ async fn measure(
     let seeded_rss = server.rss_kib();
 
     let max_clients = *cfg.levels.iter().max().unwrap();
+    // Connected as the server connects (commands::db::connect_options), for a fair comparison.
     let raw_pool = PgPoolOptions::new()
         .max_connections(max_clients.min(60) as u32)
-        .connect(url)
+        .connect_with(commands::db::connect_options(url)?)
         .await?;
     let raw = std::sync::Arc::new(Raw::new(raw_pool).await?);
     let duration = Duration::from_secs(cfg.seconds);

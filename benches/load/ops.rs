@@ -286,12 +286,16 @@ impl Raw {
             }
             Op::Finalize50 => {
                 // Cycles through the client's stock: the raw copy has no state rule to refuse a
-                // second finalize, and the rows written are the same.
+                // second finalize, and the rows written are the same. One transaction for the
+                // 50, as the command commits them.
                 let n = w.attendances.len();
+                let mut tx = self.pool.begin().await?;
                 for k in 0..50 {
                     let a = w.attendances[(i * 50 + k) % n];
-                    self.move_status(a, w.agent_id, "FINALIZED", -1).await?;
+                    self.move_status_in(&mut tx, a, w.agent_id, "FINALIZED", -1)
+                        .await?;
                 }
+                tx.commit().await?;
             }
             Op::PendingList => {
                 let _rows = sqlx::query(RAW_PAGE)
@@ -419,10 +423,26 @@ impl Raw {
         Ok(())
     }
 
-    /// markPending / rescue / finalize of one attendance: its event, the attendance row, the
-    /// routing row and the agent's in-progress counter (and the open key on finalize).
+    /// markPending / rescue / finalize of one attendance in a transaction of its own.
     async fn move_status(
         &self,
+        a: Uuid,
+        agent_id: Uuid,
+        status: &str,
+        delta: i32,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        self.move_status_in(&mut tx, a, agent_id, status, delta)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// markPending / rescue / finalize of one attendance inside `tx`: its event, the attendance
+    /// row, the routing row and the agent's in-progress counter (and the open key on finalize).
+    async fn move_status_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
         a: Uuid,
         agent_id: Uuid,
         status: &str,
@@ -454,7 +474,6 @@ impl Raw {
             "IN_PROGRESS" => "AttendanceRescued",
             _ => "AttendanceFinalized",
         };
-        let mut tx = self.pool.begin().await?;
         sqlx::query(INSERT_EVENT)
             .bind(a.to_string())
             .bind(self.next_seq())
@@ -494,7 +513,6 @@ impl Raw {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }
@@ -547,7 +565,10 @@ pub async fn run(clients: Vec<Client>, duration: Duration, pid: Option<u32>) -> 
         })
     });
     let mut handles = Vec::new();
+    let clients_n = clients.len();
+    let last_stop = Arc::new(std::sync::Mutex::new(0.0f64));
     for mut c in clients {
+        let last_stop = Arc::clone(&last_stop);
         handles.push(tokio::spawn(async move {
             let mut o = Outcome::default();
             while Instant::now() < deadline {
@@ -559,6 +580,9 @@ pub async fn run(clients: Vec<Client>, duration: Duration, pid: Option<u32>) -> 
                     }
                     Ok(false) => {
                         o.exhausted_clients = 1;
+                        if let Ok(mut t) = last_stop.lock() {
+                            *t = t.max(start.elapsed().as_secs_f64());
+                        }
                         break;
                     }
                     Err(e) => {
@@ -584,7 +608,14 @@ pub async fn run(clients: Vec<Client>, duration: Duration, pid: Option<u32>) -> 
         }
         total.latencies_us.extend(o.latencies_us);
     }
-    total.seconds = start.elapsed().as_secs_f64().max(duration.as_secs_f64());
+    // Clients that used up their stock stopped early: the rate is over the time the last one
+    // was still working, not over time nobody was calling.
+    let all_stopped = total.exhausted_clients > 0 && total.exhausted_clients == clients_n;
+    total.seconds = if all_stopped {
+        last_stop.lock().map(|t| *t).unwrap_or(0.0).max(1e-3)
+    } else {
+        start.elapsed().as_secs_f64().max(duration.as_secs_f64())
+    };
     total.latencies_us.sort_unstable();
     if let Some(s) = sampler {
         total.max_rss_kib = s.await.ok().filter(|m| *m > 0);
