@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sqlx::PgPool;
@@ -25,9 +24,7 @@ impl Loader<Uuid> for ContactLoader {
     }
 }
 
-/// The contact loader for a schema, batching what resolvers ask for at the same time. The keys
-/// of one page are all asked for in the same poll of its edges, so the load need not wait for
-/// more: no delay (the default millisecond was most of a page's latency).
+/// The contact loader for a schema, batching what resolvers ask for at the same time.
 pub fn contacts(pool: PgPool) -> DataLoader<ContactLoader> {
-    DataLoader::new(ContactLoader { pool }, tokio::spawn).delay(Duration::ZERO)
+    DataLoader::new(ContactLoader { pool }, tokio::spawn)
 }
