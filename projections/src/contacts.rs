@@ -240,14 +240,13 @@ pub mod read {
         pool: &PgPool,
         ids: &[Uuid],
     ) -> anyhow::Result<std::collections::HashMap<Uuid, Contact>> {
-        let rows: Vec<(Uuid, serde_json::Value)> =
+        // Decoded straight from the column's text, without an intermediate JSON value.
+        let rows: Vec<(Uuid, sqlx::types::Json<Contact>)> =
             sqlx::query_as("SELECT id, state FROM contacts WHERE id = ANY($1)")
                 .bind(ids)
                 .fetch_all(pool)
                 .await?;
-        rows.into_iter()
-            .map(|(id, state)| Ok((id, serde_json::from_value(state)?)))
-            .collect()
+        Ok(rows.into_iter().map(|(id, state)| (id, state.0)).collect())
     }
 
     fn push_filter(q: &mut QueryBuilder<'_, Postgres>, s: &ContactSearch) {

@@ -31,7 +31,7 @@ pub async fn fold_streams<'e, A>(
     events: &'e [StoredEvent],
 ) -> anyhow::Result<Vec<Folded<'e, A>>>
 where
-    A: Aggregate + Default + DeserializeOwned,
+    A: Aggregate + Default + DeserializeOwned + Unpin + 'static,
     A::Event: DeserializeOwned + Clone,
 {
     let mut index: HashMap<Uuid, usize> = HashMap::new();
@@ -52,7 +52,8 @@ where
         decoded.push((slot, e, ev));
     }
     let ids: Vec<Uuid> = folded.iter().map(|f| f.id).collect();
-    let stored: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(&format!(
+    // Decoded straight from the column's text, without an intermediate JSON value.
+    let stored: Vec<(Uuid, sqlx::types::Json<A>)> = sqlx::query_as(&format!(
         "SELECT id, state FROM {table} WHERE id = ANY($1) FOR UPDATE"
     ))
     .bind(&ids)
@@ -60,7 +61,7 @@ where
     .await?;
     for (id, state) in stored {
         let f = &mut folded[index[&id]];
-        f.state = serde_json::from_value(state)?;
+        f.state = state.0;
         f.existed = true;
     }
     for (slot, e, ev) in decoded {
