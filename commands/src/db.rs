@@ -15,12 +15,17 @@ pub fn migrations_count() -> usize {
         .count()
 }
 
-/// The connection options of `url`. A server on this machine (a loopback address or a Unix
-/// socket) is reached without TLS unless the URL asks for it (`sslmode=…`): encrypting
-/// traffic that never leaves the machine protects nothing and costs both sides CPU on every
-/// round trip (sqlx's default, `prefer`, would negotiate it whenever the server offers it).
+/// The connection options of `url`.
+/// - JIT compilation is off for the server's sessions: every query here is short, but the
+///   planner prices a read of the event log by the millions of rows the table holds (a `LIMIT`
+///   reads a few hundred), so PostgreSQL JIT-compiled it, and with LLVM optimization above
+///   `jit_optimize_above_cost`, each batch of a catch-up spent from 20 ms to seconds compiling.
+/// - A server on this machine (a loopback address or a Unix socket) is reached without TLS
+///   unless the URL asks for it (`sslmode=…`): encrypting traffic that never leaves the machine
+///   protects nothing and costs both sides CPU on every round trip (sqlx's default, `prefer`,
+///   would negotiate it whenever the server offers it).
 pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
-    let options: PgConnectOptions = url.parse()?;
+    let options: PgConnectOptions = url.parse::<PgConnectOptions>()?.options([("jit", "off")]);
     let local = matches!(
         options.get_host(),
         "localhost" | "127.0.0.1" | "::1" | "[::1]"
@@ -36,12 +41,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_local_server_is_reached_without_tls_unless_the_url_asks() {
+    fn a_local_server_is_reached_without_tls_unless_the_url_asks_and_jit_is_off() {
         let local = connect_options("postgres://u@127.0.0.1:5432/db").unwrap();
         assert!(matches!(local.get_ssl_mode(), PgSslMode::Disable));
         let asked = connect_options("postgres://u@localhost/db?sslmode=require").unwrap();
         assert!(matches!(asked.get_ssl_mode(), PgSslMode::Require));
         let remote = connect_options("postgres://u@db.example.com/db").unwrap();
         assert!(matches!(remote.get_ssl_mode(), PgSslMode::Prefer));
+        assert_eq!(remote.get_options(), Some("-c jit=off"));
     }
 }
