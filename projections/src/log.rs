@@ -88,7 +88,13 @@ pub async fn read_after(
     rows.iter().map(decode).collect()
 }
 
-/// Runs `sql`, a query taking [`SELECT_AFTER`]'s parameters.
+/// Runs `sql`, a query taking [`SELECT_AFTER`]'s parameters, planned for the values at hand.
+///
+/// Not a cached prepared statement: after five runs PostgreSQL may switch one to a generic plan,
+/// and for a log of millions of events the generic plan of this query (position and limit
+/// unknown) was a bitmap scan of everything after the checkpoint plus a sort, seconds a batch,
+/// where the plan for the actual values walks the global-order index for the few hundred rows
+/// asked for. An unnamed statement is planned anew each time (a fraction of a millisecond).
 async fn fetch_after(
     conn: &mut PgConnection,
     sql: &str,
@@ -97,6 +103,7 @@ async fn fetch_after(
     limit: i64,
 ) -> Result<Vec<PgRow>, sqlx::Error> {
     sqlx::query(sql)
+        .persistent(false)
         .bind(from.tx_id.to_string())
         .bind(from.position)
         .bind(aggregate_types)
