@@ -2,10 +2,12 @@
 //! verification, the append-only guard, poisoned events and late commits.
 
 use chrono::Duration;
+use projections::replay::Mode;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::app::{error_code, spawn_app, TestApp};
+use crate::helpers::rebuild::rebuild_projection;
 
 const REGISTER: &str =
     "mutation($i: RegisterContactInput!) { registerContact(input: $i) { id version } }";
@@ -109,15 +111,7 @@ async fn replay_verify_finds_a_tampered_read_model_and_replay_repairs_it() {
     let (_, agent) = app.agent_in(service).await;
     let id = contact(&app, &agent, account, "Original").await;
     contact(&app, &agent, account, "Another").await;
-    let all = projections::all();
-    let contacts = all.iter().find(|p| p.name() == "contacts").unwrap();
-    let clean = projections::replay::rebuild(
-        &app.db.pool,
-        contacts.as_ref(),
-        projections::replay::Mode::Verify,
-    )
-    .await
-    .unwrap();
+    let clean = rebuild_projection(&app.db.pool, "contacts", Mode::Verify).await;
     assert!(clean.differences.is_empty(), "{:?}", clean.differences);
     assert_eq!(clean.events, 2);
 
@@ -126,22 +120,10 @@ async fn replay_verify_finds_a_tampered_read_model_and_replay_repairs_it() {
         .execute(&app.db.pool)
         .await
         .unwrap();
-    let dirty = projections::replay::rebuild(
-        &app.db.pool,
-        contacts.as_ref(),
-        projections::replay::Mode::Verify,
-    )
-    .await
-    .unwrap();
+    let dirty = rebuild_projection(&app.db.pool, "contacts", Mode::Verify).await;
     assert_eq!(dirty.differences.len(), 2, "{:?}", dirty.differences);
 
-    projections::replay::rebuild(
-        &app.db.pool,
-        contacts.as_ref(),
-        projections::replay::Mode::Swap,
-    )
-    .await
-    .unwrap();
+    rebuild_projection(&app.db.pool, "contacts", Mode::Swap).await;
     let name: String = sqlx::query_scalar("SELECT name FROM contacts WHERE id = $1::uuid")
         .bind(&id)
         .fetch_one(&app.db.pool)
@@ -419,15 +401,7 @@ async fn a_bulk_rebuild_stores_the_same_rows_as_live_projection() {
         .await;
     }
     for name in ["contacts", "attendances"] {
-        let all = projections::all();
-        let p = all.iter().find(|p| p.name() == name).unwrap();
-        let report = projections::replay::rebuild(
-            &app.db.pool,
-            p.as_ref(),
-            projections::replay::Mode::Verify,
-        )
-        .await
-        .unwrap();
+        let report = rebuild_projection(&app.db.pool, name, Mode::Verify).await;
         assert!(report.events >= 34, "{name}: {} events", report.events);
         assert!(
             report.differences.is_empty(),

@@ -16,7 +16,10 @@ use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
+use projections::replay::Mode;
+
 use crate::helpers::app::{spawn_app, TestApp, PASSWORD};
+use crate::helpers::rebuild::rebuild_projection;
 
 /// How long background work may take before a test gives up.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -360,15 +363,7 @@ async fn a_rebuild_of_the_routing_model_matches_it_and_never_parks_a_rescued_att
         .expect("rescued");
     wait_for_place(&app, a, "IN_PROGRESS", Some(agent)).await;
 
-    let all = projections::all();
-    let routing = all.iter().find(|p| p.name() == "routing").unwrap();
-    let report = projections::replay::rebuild(
-        &app.db.pool,
-        routing.as_ref(),
-        projections::replay::Mode::Verify,
-    )
-    .await
-    .unwrap();
+    let report = rebuild_projection(&app.db.pool, "routing", Mode::Verify).await;
     assert!(report.differences.is_empty(), "{:?}", report.differences);
     let todo: i64 = sqlx::query_scalar("SELECT count(*) FROM routing_park_todo")
         .fetch_one(&app.db.pool)
@@ -523,15 +518,7 @@ async fn the_routing_model_rebuilt_in_one_run_equals_the_one_built_as_events_cam
     .await;
     app.state.projector().catch_up_all().await.unwrap();
 
-    let all = projections::all();
-    let routing = all.iter().find(|p| p.name() == "routing").unwrap();
-    let report = projections::replay::rebuild(
-        &app.db.pool,
-        routing.as_ref(),
-        projections::replay::Mode::Verify,
-    )
-    .await
-    .unwrap();
+    let report = rebuild_projection(&app.db.pool, "routing", Mode::Verify).await;
     assert!(report.events >= 30, "{} events", report.events);
     assert!(report.differences.is_empty(), "{:#?}", report.differences);
     // And the counters agree with the statuses they are kept from.

@@ -96,14 +96,7 @@ pub async fn rescue_many(
             )
         })
         .collect();
-    let results = execute_each(
-        &c.attendances,
-        &c.attendance_store,
-        commands,
-        Attendance::decide,
-        ctx,
-    )
-    .await;
+    let results = together(c, ctx, commands).await;
     Ok(BulkOutcome::of(&ids, &visible, results))
 }
 
@@ -142,15 +135,24 @@ pub async fn finalize_many(
             (id, command)
         })
         .collect();
-    let results = execute_each(
+    let results = together(c, ctx, commands).await;
+    let outcome = BulkOutcome::of(&ids, &visible, results);
+    open_keys::release_many(&c.pool, &outcome.succeeded).await?;
+    Ok(outcome)
+}
+
+/// Runs one command per attendance together ([`execute_each`]): outcomes in the same order.
+async fn together(
+    c: &Commands,
+    ctx: &CommandContext,
+    commands: Vec<(Uuid, AttendanceCommand)>,
+) -> Vec<CommandResult<()>> {
+    execute_each(
         &c.attendances,
         &c.attendance_store,
         commands,
         Attendance::decide,
         ctx,
     )
-    .await;
-    let outcome = BulkOutcome::of(&ids, &visible, results);
-    open_keys::release_many(&c.pool, &outcome.succeeded).await?;
-    Ok(outcome)
+    .await
 }

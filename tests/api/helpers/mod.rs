@@ -2,4 +2,5 @@
 
 pub mod app;
 pub mod db;
+pub mod rebuild;
 pub mod ws;
