@@ -207,10 +207,13 @@ pub async fn streams_head(
     aggregate_type: &str,
     aggregate_ids: &[String],
 ) -> Result<Option<Checkpoint>, sqlx::Error> {
+    // Each stream's last event by its primary key, like [`stream_head`], however long it is.
     let heads: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT DISTINCT ON (aggregate_id) tx_id::text::bigint, position FROM events
-          WHERE aggregate_type = $1 AND aggregate_id = ANY($2)
-          ORDER BY aggregate_id, sequence DESC",
+        "SELECT h.tx, h.position FROM unnest($2::text[]) AS s(id)
+           CROSS JOIN LATERAL (
+               SELECT tx_id::text::bigint AS tx, position FROM events
+                WHERE aggregate_type = $1 AND aggregate_id = s.id
+                ORDER BY sequence DESC LIMIT 1) h",
     )
     .bind(aggregate_type)
     .bind(aggregate_ids)
