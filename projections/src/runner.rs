@@ -17,7 +17,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::log::{read_batch, stream_head, streams_head, Checkpoint, StoredEvent};
+use crate::log::{read_batch, streams_head, Checkpoint, StoredEvent};
 use crate::projection::Projection;
 
 /// Events applied per transaction: large enough to amortise the commit, small enough to keep
@@ -143,13 +143,8 @@ impl Projector {
         aggregate_type: &str,
         aggregate_id: &str,
     ) -> anyhow::Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(target) = stream_head(&mut conn, aggregate_type, aggregate_id).await? else {
-            return Ok(());
-        };
-        drop(conn);
-        self.wait_for(aggregate_type, target).await;
-        Ok(())
+        self.wait_for_streams(aggregate_type, &[aggregate_id.to_string()])
+            .await
     }
 
     /// [`Self::wait_for_stream`] for several streams at once (a bulk action): one query for
