@@ -47,6 +47,14 @@ pub fn upcast(event_type: &str, event_version: &str, mut payload: Value) -> Valu
     payload
 }
 
+/// Whether a payload of `event_type` at `event_version` is already in today's shape (no rule
+/// converts it).
+pub fn is_current(event_type: &str, event_version: &str) -> bool {
+    !UPCASTERS
+        .iter()
+        .any(|u| u.event_type == event_type && u.from_version == event_version)
+}
+
 /// The version a payload of `event_type` at `event_version` has after [`upcast`].
 pub fn current_version(event_type: &str, event_version: &str) -> String {
     let mut version = event_version.to_string();
@@ -81,6 +89,13 @@ mod tests {
         };
         assert_eq!(max_concurrent, 3);
         assert!(service_ids.is_empty());
+    }
+
+    #[test]
+    fn only_versions_a_rule_converts_are_not_current() {
+        assert!(!is_current("AgentRegistered", "0.9"));
+        assert!(is_current("AgentRegistered", "1.0"));
+        assert!(is_current("ContactRegistered", "1.0"));
     }
 
     #[test]

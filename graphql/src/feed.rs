@@ -625,7 +625,7 @@ pub async fn fold_around(
         }
     };
     let before = facts(&state);
-    let event = serde_json::from_value(projections::upcast::upcast(e).ok()?).ok()?;
+    let event = projections::upcast::decode(e).ok()?;
     state.apply(event);
     let after = facts(&state);
     Some(((before, after), state))

@@ -28,7 +28,7 @@ impl Projection for AgentsProjection {
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         Box::pin(async move {
             let id: Uuid = event.aggregate_id.parse()?;
-            let ev: AgentEvent = serde_json::from_value(crate::upcast::upcast(event)?)?;
+            let ev: AgentEvent = crate::upcast::decode(event)?;
             apply(tx, id, event.sequence, ev).await
         })
     }

@@ -104,7 +104,7 @@ pub async fn as_of<A: Aggregate>(
     let mut aggregate = A::default();
     for r in &rows {
         let e = decode(r)?;
-        let event: A::Event = serde_json::from_value(crate::upcast::upcast(&e)?)?;
+        let event: A::Event = crate::upcast::decode(&e)?;
         aggregate.apply(event);
     }
     Ok(Some(aggregate))

@@ -39,7 +39,7 @@ where
     let mut decoded = Vec::with_capacity(events.len());
     for e in events {
         let id: Uuid = e.aggregate_id.parse()?;
-        let ev: A::Event = serde_json::from_value(crate::upcast::upcast(e)?)?;
+        let ev: A::Event = crate::upcast::decode(e)?;
         let slot = *index.entry(id).or_insert_with(|| {
             folded.push(Folded {
                 id,

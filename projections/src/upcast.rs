@@ -4,6 +4,7 @@
 //! cqrs-es's `EventUpcaster`s for loading aggregates are built from the same functions
 //! (`commands::upcasters`).
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::log::StoredEvent;
@@ -15,4 +16,14 @@ pub fn upcast(e: &StoredEvent) -> anyhow::Result<Value> {
         &e.event_version,
         e.payload.clone(),
     ))
+}
+
+/// The event `e` holds, decoded at the current version of its type. A payload already at that
+/// version (nearly all of them) is read in place, without copying it first.
+pub fn decode<T: DeserializeOwned>(e: &StoredEvent) -> anyhow::Result<T> {
+    if domain::upcasting::is_current(&e.event_type, &e.event_version) {
+        Ok(T::deserialize(&e.payload)?)
+    } else {
+        Ok(serde_json::from_value(upcast(e)?)?)
+    }
 }

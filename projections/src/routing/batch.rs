@@ -59,7 +59,7 @@ fn decode(events: &[StoredEvent]) -> anyhow::Result<Vec<(&StoredEvent, Uuid, Att
         {
             continue;
         }
-        let ev: AttendanceEvent = serde_json::from_value(crate::upcast::upcast(e)?)?;
+        let ev: AttendanceEvent = crate::upcast::decode(e)?;
         out.push((e, e.aggregate_id.parse()?, ev));
     }
     Ok(out)

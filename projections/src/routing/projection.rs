@@ -63,7 +63,7 @@ impl Projection for RoutingProjection {
                 let event = &rest[0];
                 if event.aggregate_type == "Agent" {
                     let id: Uuid = event.aggregate_id.parse()?;
-                    let ev: AgentEvent = serde_json::from_value(crate::upcast::upcast(event)?)?;
+                    let ev: AgentEvent = crate::upcast::decode(event)?;
                     apply_agent(&mut *tx, id, &ev, event).await?;
                 }
                 rest = &rest[1..];
