@@ -118,7 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn replay(url: &str, args: ReplayArgs) -> anyhow::Result<()> {
-    let pool = connect(url, 4).await?;
+    let pool = connect(url, 6).await?;
     migrate(&pool).await?;
     let all = crate::wiring::projections();
     let chosen: Vec<_> = match &args.projection {
@@ -138,7 +138,7 @@ async fn replay(url: &str, args: ReplayArgs) -> anyhow::Result<()> {
     };
     let mut differing = 0;
     for p in chosen {
-        let report = projections::replay::rebuild(&pool, p.as_ref(), mode).await?;
+        let report = projections::replay::rebuild(&pool, p, mode).await?;
         let rate = report.events as f64 / report.seconds.max(1e-9);
         println!(
             "{}: {} events in {:.2} s ({rate:.0} events/s)",

@@ -43,6 +43,12 @@ impl Projection for AttendancesProjection {
         true
     }
 
+    /// Rows are per attendance, except each contact's window, whose upsert keeps the latest
+    /// time (it commutes) and is written in key order.
+    fn replays_streams_independently(&self) -> bool {
+        true
+    }
+
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         self.apply_batch(tx, std::slice::from_ref(event))
     }
@@ -81,6 +87,9 @@ impl Projection for AttendancesProjection {
                 let conflict = "ON CONFLICT (id) DO NOTHING";
                 insert_rows(&mut *tx, "attendance_messages", &messages, conflict).await?;
             }
+            // In key order: concurrent rebuild writers then lock shared rows in the same order.
+            let mut windows: Vec<_> = windows.into_iter().collect();
+            windows.sort_unstable_by_key(|(key, _)| *key);
             let windows: Vec<WindowRecord> = windows
                 .into_iter()
                 .map(|((account_id, contact_id, channel), at)| WindowRecord {

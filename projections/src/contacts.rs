@@ -34,6 +34,11 @@ impl Projection for ContactsProjection {
         true
     }
 
+    /// One row per contact, written from its own stream only.
+    fn replays_streams_independently(&self) -> bool {
+        true
+    }
+
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         self.apply_batch(tx, std::slice::from_ref(event))
     }

@@ -5,6 +5,8 @@
 //! - [`projection`]: the trait every read model implements.
 //! - [`fold`]: folding a batch of events into stream-shaped rows in memory.
 //! - [`rows`]: writing many rows at once (JSON upserts, COPY).
+//! - [`replay`]: rebuilding read models beside the live ones; [`dependent_views`]: views kept
+//!   across the swap.
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
 //! - [`contacts`]: the contacts read model and its searches.
@@ -17,6 +19,7 @@ pub mod attendances;
 pub mod audit;
 pub mod contacts;
 pub mod counters;
+pub mod dependent_views;
 pub mod fold;
 pub mod log;
 pub mod projection;

@@ -49,4 +49,11 @@ pub trait Projection: Send + Sync + 'static {
     fn reads_own_rows_by_key_only(&self) -> bool {
         false
     }
+
+    /// True when the events of different streams touch different rows, or touch shared rows
+    /// only with writes that commute and take their locks in key order: a rebuild may then apply
+    /// disjoint sets of streams in concurrent transactions and end with the same tables.
+    fn replays_streams_independently(&self) -> bool {
+        false
+    }
 }

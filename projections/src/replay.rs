@@ -7,7 +7,8 @@
 //! where the live projection stands, then takes the live projection's lock (pausing it, never
 //! the commands), applies the last few, and either
 //! - swaps: renames the live tables away and moves the shadow ones in, in the same transaction
-//!   (readers see the old tables until the commit and the new ones after; never a mix), or
+//!   (readers see the old tables until the commit and the new ones after; never a mix; views
+//!   over the tables are recreated over the new ones, [`crate::dependent_views`]), or
 //! - verifies: compares every row both ways (`EXCEPT`) and reports each difference.
 //!
 //! Reading the log and applying it overlap (two connections), and the shadow transactions
@@ -15,15 +16,21 @@
 //! Projections that read their own rows by key only are loaded in batches with their unique
 //! indexes alone; the other indexes are built once the log is in, before the final step.
 
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::Instant;
 
 use sqlx::{PgConnection, PgPool, Row};
 
+use crate::dependent_views;
 use crate::log::{read_after, Checkpoint, StoredEvent};
 use crate::projection::Projection;
 
 /// Events applied per shadow transaction.
 const REPLAY_BATCH: i64 = 10_000;
+
+/// Writers applying a projection whose streams replay independently (one per core here).
+const WRITERS: usize = 2;
 
 /// Most differing rows listed per table by `--verify`.
 const MAX_LISTED_DIFFERENCES: i64 = 50;
@@ -124,53 +131,97 @@ async fn apply_into(
 
 /// Applies every event after `from` up to `until` into the shadow schema, one transaction per
 /// batch, while a second connection reads the next batches (reading and applying overlap).
+/// A projection whose streams replay independently is applied by [`WRITERS`] writers, each
+/// taking the streams that hash to it, in log order, on a connection of its own.
 /// Returns the new position and how many events were applied.
 async fn follow(
     pool: &PgPool,
-    p: &dyn Projection,
+    p: &Arc<dyn Projection>,
     schema: &str,
     from: Checkpoint,
     until: Checkpoint,
 ) -> anyhow::Result<(Checkpoint, u64)> {
-    let (batches, mut incoming) = tokio::sync::mpsc::channel::<Vec<StoredEvent>>(2);
+    let writers = if p.replays_streams_independently() {
+        WRITERS
+    } else {
+        1
+    };
+    let mut senders = Vec::with_capacity(writers);
+    let mut tasks = Vec::with_capacity(writers);
+    for _ in 0..writers {
+        let (batches, incoming) = tokio::sync::mpsc::channel::<Vec<StoredEvent>>(2);
+        senders.push(batches);
+        tasks.push(tokio::spawn(write_batches(
+            pool.clone(),
+            p.clone(),
+            schema.to_string(),
+            incoming,
+        )));
+    }
     let types = p.aggregate_types();
-    let reader_pool = pool.clone();
-    let reader = tokio::spawn(async move {
-        let mut conn = reader_pool.acquire().await?;
-        let mut at = from;
+    let mut conn = pool.acquire().await?;
+    let mut at = from;
+    let read = async {
         loop {
             let events = read_until(&mut conn, types, at, until).await?;
             let Some(last) = events.last().map(|e| e.checkpoint) else {
                 return anyhow::Ok(());
             };
             at = last;
-            if batches.send(events).await.is_err() {
-                return Ok(()); // the writer stopped: its error is the one to report
+            for (part, sender) in split_by_stream(events, writers).into_iter().zip(&senders) {
+                if !part.is_empty() && sender.send(part).await.is_err() {
+                    return Ok(()); // a writer stopped: its error is the one to report
+                }
             }
         }
-    });
-    let mut at = from;
-    let mut applied = 0u64;
-    let written = async {
-        while let Some(events) = incoming.recv().await {
-            let mut tx = pool.begin().await?;
-            // A crash loses only the unfinished rebuild, which is dropped anyway.
-            sqlx::query("SET LOCAL synchronous_commit TO off")
-                .execute(&mut *tx)
-                .await?;
-            apply_in_shadow(&mut tx, p, schema, &events).await?;
-            tx.commit().await?;
-            at = events[events.len() - 1].checkpoint;
-            applied += events.len() as u64;
-        }
-        anyhow::Ok(())
     }
     .await;
-    drop(incoming);
-    let read = reader.await?;
-    written?;
+    drop(senders);
+    let mut applied = 0u64;
+    for task in tasks {
+        applied += task.await??;
+    }
     read?;
     Ok((at, applied))
+}
+
+/// One writer of [`follow`]: applies each batch it receives in a transaction of its own and
+/// returns how many events it applied.
+async fn write_batches(
+    pool: PgPool,
+    p: Arc<dyn Projection>,
+    schema: String,
+    mut incoming: tokio::sync::mpsc::Receiver<Vec<StoredEvent>>,
+) -> anyhow::Result<u64> {
+    let mut applied = 0u64;
+    while let Some(events) = incoming.recv().await {
+        let mut tx = pool.begin().await?;
+        // A crash loses only the unfinished rebuild, which is dropped anyway.
+        sqlx::query("SET LOCAL synchronous_commit TO off")
+            .execute(&mut *tx)
+            .await?;
+        apply_in_shadow(&mut tx, p.as_ref(), &schema, &events).await?;
+        tx.commit().await?;
+        applied += events.len() as u64;
+    }
+    Ok(applied)
+}
+
+/// `events` dealt into `parts` runs by stream: every event of a stream lands in the same run,
+/// and each run keeps log order.
+fn split_by_stream(events: Vec<StoredEvent>, parts: usize) -> Vec<Vec<StoredEvent>> {
+    if parts == 1 {
+        return vec![events];
+    }
+    let mut out: Vec<Vec<StoredEvent>> = (0..parts)
+        .map(|_| Vec::with_capacity(events.len() / parts + 1))
+        .collect();
+    for e in events {
+        let mut h = std::hash::DefaultHasher::new();
+        e.aggregate_id.hash(&mut h);
+        out[(h.finish() % parts as u64) as usize].push(e);
+    }
+    out
 }
 
 /// Drops the shadow tables' non-unique indexes and returns the statements that create them again
@@ -202,7 +253,7 @@ async fn defer_secondary_indexes(
 /// Rebuilds one projection's tables from the whole log.
 pub async fn rebuild(
     pool: &PgPool,
-    p: &dyn Projection,
+    p: Arc<dyn Projection>,
     mode: Mode,
 ) -> anyhow::Result<ReplayReport> {
     let started = Instant::now();
@@ -229,7 +280,7 @@ pub async fn rebuild(
         // Follow the live projection without blocking it.
         loop {
             let target = live_checkpoint(&mut conn, p.name(), false).await?;
-            let (next, n) = follow(pool, p, &schema, at, target).await?;
+            let (next, n) = follow(pool, &p, &schema, at, target).await?;
             events += n;
             at = next;
             if n == 0 {
@@ -243,7 +294,7 @@ pub async fn rebuild(
         let mut tx = pool.begin().await?;
         let target = live_checkpoint(&mut tx, p.name(), true).await?;
         loop {
-            let (next, n) = apply_into(&mut tx, p, &schema, at, target).await?;
+            let (next, n) = apply_into(&mut tx, p.as_ref(), &schema, at, target).await?;
             events += n;
             at = next;
             if n == 0 {
@@ -267,10 +318,12 @@ pub async fn rebuild(
                 tx.rollback().await?;
             }
             Mode::Swap => {
+                let views = dependent_views::detach(&mut tx, p.tables()).await?;
                 for t in p.tables() {
                     sqlx::query(&format!("DROP TABLE public.{t}")).execute(&mut *tx).await?;
                     sqlx::query(&format!("ALTER TABLE \"{schema}\".{t} SET SCHEMA public")).execute(&mut *tx).await?;
                 }
+                dependent_views::reattach(&mut tx, &views).await?;
                 tx.commit().await?;
             }
         }
@@ -286,4 +339,46 @@ pub async fn rebuild(
         .execute(&mut *conn)
         .await?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(stream: &str, sequence: i64, position: i64) -> StoredEvent {
+        StoredEvent {
+            aggregate_type: "Contact".into(),
+            aggregate_id: stream.into(),
+            sequence,
+            event_type: "ContactUpdated".into(),
+            event_version: "1.0".into(),
+            payload: serde_json::Value::Null,
+            metadata: serde_json::Value::Null,
+            checkpoint: Checkpoint { tx_id: 1, position },
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn each_stream_lands_whole_in_one_part_in_log_order() {
+        let events: Vec<StoredEvent> = (0..300)
+            .map(|i| event(&format!("stream-{}", i % 17), i / 17, i))
+            .collect();
+        let parts = split_by_stream(events, 2);
+        assert_eq!(parts.iter().map(Vec::len).sum::<usize>(), 300);
+        assert!(
+            parts.iter().all(|p| !p.is_empty()),
+            "17 streams in one part only"
+        );
+        for part in &parts {
+            assert!(part.windows(2).all(|w| w[0].checkpoint < w[1].checkpoint));
+        }
+        for stream in (0..17).map(|i| format!("stream-{i}")) {
+            let holding = parts
+                .iter()
+                .filter(|p| p.iter().any(|e| e.aggregate_id == stream))
+                .count();
+            assert_eq!(holding, 1, "{stream} is split");
+        }
+    }
 }

@@ -364,6 +364,26 @@ async fn analytics_views_describe_each_attendance_and_presence() {
             .await
             .unwrap();
     assert_eq!(kinds, vec!["LOGGED_IN".to_string()]);
+    // A rebuild swaps new attendance tables in under the views: they read the new tables after.
+    let rows = "SELECT coalesce(json_agg(a ORDER BY attendance_id)::text, '') FROM analytics.attendances a";
+    let before: String = sqlx::query_scalar(rows)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    rebuild_projection(&app.db.pool, "attendances", Mode::Swap).await;
+    let after: String = sqlx::query_scalar(rows)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    let (n, finalized): (i64, i64) = sqlx::query_as(
+        "SELECT attendances, finalized FROM analytics.daily_agent_figures WHERE agent_id = $1",
+    )
+    .bind(agent_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((n, finalized), (1, 1));
 }
 
 /// A rebuild writes large batches with COPY, live projections write a few rows at a time with

@@ -10,5 +10,5 @@ pub async fn rebuild_projection(pool: &PgPool, name: &str, mode: Mode) -> Replay
         .iter()
         .find(|p| p.name() == name)
         .unwrap_or_else(|| panic!("no projection {name}"));
-    rebuild(pool, p.as_ref(), mode).await.unwrap()
+    rebuild(pool, p.clone(), mode).await.unwrap()
 }
