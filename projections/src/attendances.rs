@@ -378,6 +378,8 @@ pub mod read {
     use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
     use uuid::Uuid;
 
+    use crate::like;
+
     const COLUMNS: &str = "a.id, a.version, a.protocol, a.account_id, a.contact_id, a.channel, a.direction,
         a.status, a.destination_type, a.service_id, a.flow_id, a.agent_id, a.opened_by, a.opened_at,
         a.last_interaction_at, a.last_inbound_at, a.last_message_preview, a.finalized_at, a.finalize_reason,
@@ -521,7 +523,7 @@ pub mod read {
             return;
         };
         q.push(" AND (c.name_search LIKE ")
-            .push_bind(format!("%{}%", fold(term)));
+            .push_bind(like::contains(&fold(term)));
         let doc: String = term
             .chars()
             .filter(char::is_ascii_alphanumeric)

@@ -7,7 +7,8 @@
 //! - [`rows`]: writing many rows at once (JSON upserts, COPY).
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
-//! - [`contacts`]: the contacts read model and its searches.
+//! - [`contacts`]: the contacts read model and its searches; [`like`]: search terms as literal
+//!   `LIKE` patterns.
 //! - [`attendances`]: attendances, their messages and WhatsApp windows, and their lists.
 //! - [`routing`]: the routing read model, the router and the logout reactor; [`counters`]: items 9–11.
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -18,6 +19,7 @@ pub mod audit;
 pub mod contacts;
 pub mod counters;
 pub mod fold;
+pub mod like;
 pub mod log;
 pub mod projection;
 pub mod replay;
