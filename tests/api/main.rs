@@ -5,6 +5,7 @@ mod attendances;
 mod audit;
 mod cache;
 mod chat;
+mod contact_images;
 mod contact_search;
 mod contacts;
 mod counters;
