@@ -6,6 +6,7 @@ mod audit;
 mod cache;
 mod chat;
 mod contact_images;
+mod contact_phone_keys;
 mod contact_search;
 mod contacts;
 mod counters;

@@ -5,6 +5,7 @@ pub mod image;
 pub mod phone_keys;
 pub mod references;
 pub mod register;
+pub mod stream;
 pub mod update;
 
 use domain::contact::ContactError;
