@@ -711,6 +711,32 @@ pub mod read {
         .fetch_optional(pool)
         .await?)
     }
+
+    /// The last inbound message of each (account, contact, channel) asked for that has one.
+    pub async fn last_inbound_many(
+        pool: &PgPool,
+        keys: &[(Uuid, Uuid, ChannelType)],
+    ) -> anyhow::Result<Vec<((Uuid, Uuid, ChannelType), DateTime<Utc>)>> {
+        let accounts: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let contacts: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        let channels: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+        let rows: Vec<(Uuid, Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT w.account_id, w.contact_id, w.channel, w.last_inbound_at
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS k(account_id, contact_id, channel)
+               JOIN contact_windows w USING (account_id, contact_id, channel)",
+        )
+        .bind(&accounts)
+        .bind(&contacts)
+        .bind(&channels)
+        .fetch_all(pool)
+        .await?;
+        rows.into_iter()
+            .map(|(account, contact, channel, at)| {
+                let channel = decode("channel", &channel, ChannelType::parse)?;
+                Ok(((account, contact, channel), at))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod attendances;
 mod audit;
 mod cache;
 mod chat;
+mod contact_channels;
 mod contact_images;
 mod contact_phone_keys;
 mod contact_search;
