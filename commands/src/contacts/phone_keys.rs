@@ -58,10 +58,7 @@ pub async fn claim(
     }
     if claimed_at < now - STALE_CLAIM {
         // A registration that never committed, or a phone changed without the release.
-        let holds = stream::load(c, holder)
-            .await?
-            .holds_routing_key(account_id, key);
-        if !holds {
+        if !routes_by(c, holder, account_id, key).await? {
             let taken = sqlx::query(
                 "UPDATE contact_phone_keys SET contact_id = $4, claimed_at = $5
                   WHERE account_id = $1 AND routing_key = $2 AND contact_id = $3",
@@ -79,6 +76,19 @@ pub async fn claim(
         }
     }
     Ok(Some(holder))
+}
+
+/// Whether `contact_id`'s events show it routing by `key` in `account_id`: false for a contact
+/// that never registered (no events) or whose phone changed since it claimed the key.
+pub async fn routes_by(
+    c: &Commands,
+    contact_id: Uuid,
+    account_id: Uuid,
+    key: &str,
+) -> CommandResult<bool> {
+    Ok(stream::load(c, contact_id)
+        .await?
+        .holds_routing_key(account_id, key))
 }
 
 /// Releases a claim of `contact_id` (after a refused command, or when its phone changed).
