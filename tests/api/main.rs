@@ -14,5 +14,6 @@ mod counters;
 mod crash;
 mod db_smoke;
 mod helpers;
+mod inbound_phone_claims;
 mod realtime;
 mod routing;

@@ -107,7 +107,9 @@ pub async fn release(
     Ok(())
 }
 
-/// The contact of the account routed by `key`, if any (inbound messages find contacts by it).
+/// The contact holding the claim of `key` in the account, if any. It may not route by it yet
+/// (see [`routes_by`]): inbound messages find their contact through
+/// [`by_phone`](crate::contacts::by_phone).
 pub async fn holder(pool: &PgPool, account_id: Uuid, key: &str) -> CommandResult<Option<Uuid>> {
     Ok(sqlx::query_scalar(
         "SELECT contact_id FROM contact_phone_keys WHERE account_id = $1 AND routing_key = $2",
