@@ -1,6 +1,6 @@
 //! `Commands`: everything the use cases share — the pool, the clock, one cqrs-es framework per
-//! aggregate (and, for bulk actions, a handle on the attendances' store), and the deployment's
-//! settings.
+//! aggregate (and handles on the attendances' store, for bulk actions, and the contacts' store,
+//! for reading a contact from its events), and the deployment's settings.
 
 use chrono::Duration;
 use domain::agent::Agent;
@@ -37,13 +37,17 @@ pub struct Commands {
     pub attendances: Cqrs<Attendance>,
     /// The attendances' store, sharing the framework's cache: bulk actions commit through it.
     pub attendance_store: CachedStore<Attendance>,
+    /// The contacts' store, sharing the framework's cache: a contact as its events left it.
+    pub contact_store: CachedStore<Contact>,
 }
 
 impl Commands {
     pub fn new(pool: PgPool, clock: Clock, settings: CommandSettings) -> Self {
         let (attendances, attendance_store) = cqrs(pool.clone());
+        let (contacts, contact_store) = cqrs(pool.clone());
         Self {
-            contacts: cqrs(pool.clone()).0,
+            contacts,
+            contact_store,
             agents: cqrs(pool.clone()).0,
             attendances,
             attendance_store,

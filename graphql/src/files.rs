@@ -57,6 +57,8 @@ pub async fn download(
             [
                 (header::CONTENT_TYPE, content_type),
                 (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+                // The stored type was recognised from the bytes: browsers must not guess another.
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
             ],
             data,
         )

@@ -1,10 +1,11 @@
 //! Reading uploads with limits (async-graphql reads them without one): images for contacts and
-//! agents are recognised by content and refused past the size limit before being stored.
+//! agents are recognised by content and refused past the size limit; the use case stores them
+//! once the change they are for may be made.
 
 use std::io::Read;
 
 use async_graphql::{Context, Upload};
-use commands::files::{store, StoredFile};
+use commands::files::NewFile;
 use commands::CommandError;
 
 use crate::error::{gql, ApiResult};
@@ -38,8 +39,8 @@ pub fn read_limited(
     Ok((name, bytes))
 }
 
-/// Stores an image upload (PNG, JPEG or WebP by content, within the image size limit).
-pub async fn store_image(ctx: &Context<'_>, upload: Upload) -> ApiResult<StoredFile> {
+/// Reads an image upload: PNG, JPEG or WebP by content, within the image size limit.
+pub fn read_image(ctx: &Context<'_>, upload: Upload) -> ApiResult<NewFile> {
     let state = ctx.data_unchecked::<ApiState>();
     let (_, bytes) = read_limited(ctx, &upload, "image", state.settings().max_image_bytes)?;
     let content_type = domain::files::sniff_image(&bytes)
@@ -50,5 +51,8 @@ pub async fn store_image(ctx: &Context<'_>, upload: Upload) -> ApiResult<StoredF
                 "must be a PNG, JPEG or WebP image",
             ))
         })?;
-    store(state.pool(), &bytes, content_type).await.map_err(gql)
+    Ok(NewFile {
+        bytes,
+        content_type: content_type.to_string(),
+    })
 }

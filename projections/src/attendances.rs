@@ -387,6 +387,8 @@ pub mod read {
     use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
     use uuid::Uuid;
 
+    use crate::like;
+
     const COLUMNS: &str = "a.id, a.version, a.protocol, a.account_id, a.contact_id, a.channel, a.direction,
         a.status, a.destination_type, a.service_id, a.flow_id, a.agent_id, a.opened_by, a.opened_at,
         a.last_interaction_at, a.last_inbound_at, a.last_message_preview, a.finalized_at, a.finalize_reason,
@@ -530,7 +532,7 @@ pub mod read {
             return;
         };
         q.push(" AND (c.name_search LIKE ")
-            .push_bind(format!("%{}%", fold(term)));
+            .push_bind(like::contains(&fold(term)));
         let doc: String = term
             .chars()
             .filter(char::is_ascii_alphanumeric)
@@ -717,6 +719,32 @@ pub mod read {
         .bind(channel.as_str())
         .fetch_optional(pool)
         .await?)
+    }
+
+    /// The last inbound message of each (account, contact, channel) asked for that has one.
+    pub async fn last_inbound_many(
+        pool: &PgPool,
+        keys: &[(Uuid, Uuid, ChannelType)],
+    ) -> anyhow::Result<Vec<((Uuid, Uuid, ChannelType), DateTime<Utc>)>> {
+        let accounts: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let contacts: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        let channels: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+        let rows: Vec<(Uuid, Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT w.account_id, w.contact_id, w.channel, w.last_inbound_at
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS k(account_id, contact_id, channel)
+               JOIN contact_windows w USING (account_id, contact_id, channel)",
+        )
+        .bind(&accounts)
+        .bind(&contacts)
+        .bind(&channels)
+        .fetch_all(pool)
+        .await?;
+        rows.into_iter()
+            .map(|(account, contact, channel, at)| {
+                let channel = decode("channel", &channel, ChannelType::parse)?;
+                Ok(((account, contact, channel), at))
+            })
+            .collect()
     }
 }
 

@@ -216,6 +216,8 @@ pub mod read {
     use sqlx::{PgPool, Postgres, QueryBuilder};
     use uuid::Uuid;
 
+    use crate::like;
+
     /// Which field a search looks in (the contract's ContactSearchField).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum SearchField {
@@ -267,8 +269,8 @@ pub mod read {
         let Some(term) = s.term.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
             return;
         };
-        let name = format!("%{}%", fold(term));
-        let email = format!("%{}%", term.to_lowercase());
+        let name = like::contains(&fold(term));
+        let email = like::contains(&term.to_lowercase());
         let doc: String = term
             .chars()
             .filter(char::is_ascii_alphanumeric)
@@ -276,6 +278,7 @@ pub mod read {
             .to_uppercase();
         let d = digits(term);
         let has_digits = !d.is_empty();
+        // Letters and digits only: nothing to escape.
         let doc_like = format!("%{doc}%");
         let digits_like = format!("%{d}%");
         q.push(" AND (false");

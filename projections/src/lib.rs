@@ -9,7 +9,8 @@
 //!   across the swap.
 //! - [`runner`]: the crash-safe catch-up consumer running the projections.
 //! - [`agents`]: the agents read model.
-//! - [`contacts`]: the contacts read model and its searches.
+//! - [`contacts`]: the contacts read model and its searches; [`like`]: search terms as literal
+//!   `LIKE` patterns.
 //! - [`attendances`]: attendances, their messages and WhatsApp windows, and their lists.
 //! - [`routing`]: the routing read model, the router and the logout reactor; [`counters`]: items 9–11.
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -21,6 +22,7 @@ pub mod contacts;
 pub mod counters;
 pub mod dependent_views;
 pub mod fold;
+pub mod like;
 pub mod log;
 pub mod projection;
 pub mod replay;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::app::{error_code, spawn_app, spawn_second, TestApp};
+use crate::helpers::upload::{multipart, FilePart};
 use crate::helpers::ws::{self, Seen};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -66,7 +67,7 @@ async fn subscribed(app: &TestApp, token: &str, since: Option<&str>) -> ws::Sock
     socket
 }
 
-/// Multipart upload (GraphQL multipart request spec) of `files` as (name, claimed type, bytes).
+/// Sends a message with `files` as (name, claimed type, bytes), uploaded as multipart.
 async fn send_files(
     app: &TestApp,
     token: &str,
@@ -74,32 +75,25 @@ async fn send_files(
     text: Option<&str>,
     files: &[(&str, &str, &[u8])],
 ) -> Value {
-    let operations = json!({
-        "query": "mutation($to: UUID!, $text: String, $files: [Upload!]) { sendAgentChatMessage(toAgentId: $to, text: $text, attachments: $files) { id text attachments { id fileName contentType size url } } }",
-        "variables": {"to": to, "text": text, "files": vec![Value::Null; files.len()]},
-    });
-    let map: serde_json::Map<String, Value> = (0..files.len())
-        .map(|i| (i.to_string(), json!([format!("variables.files.{i}")])))
+    let variables: Vec<String> = (0..files.len()).map(|i| format!("files.{i}")).collect();
+    let parts: Vec<FilePart> = files
+        .iter()
+        .zip(&variables)
+        .map(|((name, claimed_type, bytes), variable)| FilePart {
+            variable,
+            name,
+            claimed_type,
+            bytes,
+        })
         .collect();
-    let mut form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text("map", Value::Object(map).to_string());
-    for (i, (name, mime, bytes)) in files.iter().enumerate() {
-        let part = reqwest::multipart::Part::bytes(bytes.to_vec())
-            .file_name(name.to_string())
-            .mime_str(mime)
-            .unwrap();
-        form = form.part(i.to_string(), part);
-    }
-    let res = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    res.json().await.unwrap()
+    multipart(
+        app,
+        token,
+        "mutation($to: UUID!, $text: String, $files: [Upload!]) { sendAgentChatMessage(toAgentId: $to, text: $text, attachments: $files) { id text attachments { id fileName contentType size url } } }",
+        json!({"to": to, "text": text, "files": vec![Value::Null; files.len()]}),
+        &parts,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -200,47 +200,104 @@ async fn search_is_accent_case_and_punctuation_insensitive_and_scoped_to_visible
     assert_eq!(d["contacts"]["totalCount"], 0);
 }
 
+const ADDRESS_FIELDS: &str =
+    "name version addresses { id type cep street number complement city uf location { latitude } }";
+
 #[tokio::test]
 async fn addresses_are_added_updated_and_removed() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (account, service) = app.account_with_service(&admin).await;
     let (_, agent) = app.agent_in(service).await;
+    let home = json!({"type": "RESIDENTIAL", "cep": "01310-100", "street": "Av. Paulista", "number": "1000",
+                      "neighborhood": "Bela Vista", "city": "São Paulo", "uf": "SP"});
     let created = app
         .ok(
             Some(&agent),
             REGISTER,
-            json!({"i": {"accountId": account, "name": "Lia"}}),
+            json!({"i": {"accountId": account, "name": "Lia", "addresses": [home]}}),
         )
         .await;
     let id = created["registerContact"]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let addr = json!({"type": "COMMERCIAL", "cep": "20040002", "street": "Rua da Assembleia", "number": "10",
-                      "neighborhood": "Centro", "city": "Rio de Janeiro", "uf": "RJ", "location": {"latitude": -22.9, "longitude": -43.2}});
+    let home_before = app
+        .ok(Some(&agent), "query($id: UUID!) { contact(id: $id) { addresses { id type cep street number complement city uf location { latitude } } } }", json!({"id": id}))
+        .await["contact"]["addresses"][0]
+        .clone();
+    let office = json!({"type": "COMMERCIAL", "cep": "20040002", "street": "Rua da Assembleia", "number": "10",
+                        "neighborhood": "Centro", "city": "Rio de Janeiro", "uf": "RJ", "location": {"latitude": -22.9, "longitude": -43.2}});
     let d = app
-        .ok(Some(&agent), "mutation($c: UUID!, $i: AddressInput!) { addContactAddress(contactId: $c, input: $i) { addresses { id city location { latitude } } } }", json!({"c": id, "i": addr}))
+        .ok(Some(&agent), &format!("mutation($c: UUID!, $i: AddressInput!) {{ addContactAddress(contactId: $c, input: $i) {{ {ADDRESS_FIELDS} }} }}"), json!({"c": id, "i": office}))
         .await;
-    let address_id = d["addContactAddress"]["addresses"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let added = &d["addContactAddress"];
+    assert_eq!(added["addresses"].as_array().unwrap().len(), 2);
+    assert_eq!(added["addresses"][1]["city"], "Rio de Janeiro");
+    let office_id = added["addresses"][1]["id"].as_str().unwrap().to_string();
     let bad = app
         .graphql(Some(&agent), "mutation($c: UUID!, $i: AddressInput!) { addContactAddress(contactId: $c, input: $i) { id } }", json!({"c": id, "i": {"city": "X"}}))
         .await;
     assert_eq!(error_code(&bad), "VALIDATION");
+
+    // Updating replaces that one address as given; the other address and the contact stay.
+    let update = format!("mutation($c: UUID!, $a: UUID!, $i: AddressInput!) {{ updateContactAddress(contactId: $c, addressId: $a, input: $i) {{ {ADDRESS_FIELDS} }} }}");
+    let mut moved = office.clone();
+    moved["number"] = json!("20");
+    moved["complement"] = json!("sala 301");
     let d = app
-        .ok(Some(&agent), "mutation($c: UUID!, $a: UUID!) { removeContactAddress(contactId: $c, addressId: $a) { addresses { id } version } }", json!({"c": id, "a": address_id}))
+        .ok(
+            Some(&agent),
+            &update,
+            json!({"c": id, "a": office_id, "i": moved}),
+        )
         .await;
-    assert_eq!(
-        d["removeContactAddress"]["addresses"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
-    assert_eq!(d["removeContactAddress"]["version"], 3);
+    let updated = &d["updateContactAddress"];
+    assert_eq!(updated["version"], 3);
+    assert_eq!(updated["name"], "Lia");
+    assert_eq!(updated["addresses"][0], home_before);
+    let office_after = &updated["addresses"][1];
+    assert_eq!(office_after["id"], office_id.as_str());
+    assert_eq!(office_after["number"], "20");
+    assert_eq!(office_after["complement"], "sala 301");
+    assert_eq!(office_after["street"], "Rua da Assembleia");
+    assert_eq!(office_after["cep"], "20040002");
+    assert_eq!(office_after["location"]["latitude"], -22.9);
+
+    // Bad input names the address fields at fault, and changes nothing.
+    let bad = app
+        .graphql(
+            Some(&agent),
+            &update,
+            json!({"c": id, "a": office_id, "i": {"cep": "123", "street": "Rua X"}}),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "VALIDATION");
+    let fields: Vec<&str> = bad["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"cep"), "{fields:?}");
+    assert!(fields.contains(&"number"), "{fields:?}");
+    assert!(!fields.contains(&"street"), "{fields:?}");
+    let unknown = app
+        .graphql(
+            Some(&agent),
+            &update,
+            json!({"c": id, "a": uuid::Uuid::new_v4(), "i": moved}),
+        )
+        .await;
+    assert_eq!(error_code(&unknown), "NOT_FOUND");
+
+    let d = app
+        .ok(Some(&agent), "mutation($c: UUID!, $a: UUID!) { removeContactAddress(contactId: $c, addressId: $a) { addresses { id } version } }", json!({"c": id, "a": office_id}))
+        .await;
+    let left = d["removeContactAddress"]["addresses"].as_array().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["id"], home_before["id"]);
+    assert_eq!(d["removeContactAddress"]["version"], 4);
 }
 
 #[tokio::test]

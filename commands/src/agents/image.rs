@@ -1,4 +1,5 @@
-//! `changeImage`: only while the settings allow it.
+//! `changeImage`: only while the settings allow it. The image is stored only then, so an agent
+//! the settings forbid writes nothing.
 
 use domain::agent::{AgentCommand, ChangeAgentImage, ImageRef};
 use uuid::Uuid;
@@ -6,7 +7,7 @@ use uuid::Uuid;
 use crate::agents::lookup::self_service_settings;
 use crate::context::CommandContext;
 use crate::error::CommandResult;
-use crate::files::StoredFile;
+use crate::files::{store, NewFile, StoredFile};
 use crate::store::execute;
 use crate::Commands;
 
@@ -14,13 +15,19 @@ pub async fn change_image(
     c: &Commands,
     ctx: &CommandContext,
     agent_id: Uuid,
-    file: StoredFile,
+    file: NewFile,
 ) -> CommandResult<()> {
     let (_, allowed) = self_service_settings(&c.pool).await?;
+    // The domain refuses a forbidden change below; its image must not be stored first.
+    let stored = if allowed {
+        store(&c.pool, &file.bytes, &file.content_type).await?
+    } else {
+        StoredFile::describe(&file.bytes, &file.content_type)
+    };
     let image = ImageRef {
-        sha256: file.sha256,
-        content_type: file.content_type,
-        size: file.size,
+        sha256: stored.sha256,
+        content_type: stored.content_type,
+        size: stored.size,
     };
     let command = AgentCommand::ChangeImage(ChangeAgentImage {
         image,

@@ -4,8 +4,10 @@
 //!    changes nothing.
 //! 2. The contact is found by its routing key — (account, primary phone in E.164) on phone
 //!    channels, (account, channel, identifier) in `contact_channel_ids` on the others — or
-//!    created (named after `contactName`, else the identifier). The channel identity is linked
-//!    to the contact (a no-op once linked).
+//!    created (named after `contactName`, else the identifier). A phone claimed by a
+//!    registration that has not committed is handled by [`by_phone`]: taken over once stale,
+//!    waited on briefly while fresh. The channel identity is linked to the contact (a no-op
+//!    once linked).
 //! 3. The contact's open attendance on this account and channel takes the message (a PENDING
 //!    one stays pending and moves to the top); without one, a new attendance opens to the given
 //!    service or flow, else the account's default service.
@@ -24,7 +26,7 @@ use uuid::Uuid;
 use super::open_keys::{self, STALE_CLAIM};
 use super::{idempotency, support};
 use crate::admin::{accounts, services};
-use crate::contacts::{phone_keys, register::register_contact};
+use crate::contacts::{by_phone, register::register_contact};
 use crate::context::{Actor, CommandContext};
 use crate::error::{CommandError, CommandResult};
 use crate::store::execute;
@@ -312,23 +314,12 @@ async fn find_or_create_contact(
     if channel.is_phone_channel() {
         let phone =
             Phone::parse_e164(identifier).map_err(|e| CommandError::field("from", &e.message))?;
-        if let Some(id) =
-            phone_keys::holder(&c.pool, input.account_id, &phone.routing_key()).await?
-        {
-            return Ok(id);
-        }
         contact.phone = Some(PhoneInput {
             ddi: phone.ddi().to_string(),
             number: phone.number().to_string(),
         });
-        return match register_contact(c, ctx, input.account_id, contact, Vec::new()).await {
-            // Registered concurrently by another delivery from this phone: that is the contact.
-            Err(CommandError::Conflict {
-                existing_id: Some(id),
-                ..
-            }) => Ok(id),
-            other => other,
-        };
+        let key = phone.routing_key();
+        return by_phone::find_or_register(c, ctx, input.account_id, &key, contact).await;
     }
     let candidate = Uuid::new_v4();
     if let Some(holder) = claim_channel_id(

@@ -1,10 +1,12 @@
 //! Contact use cases (items 2 and 3): register, update, addresses, image, channel links.
 
 pub mod addresses;
+pub mod by_phone;
 pub mod image;
 pub mod phone_keys;
 pub mod references;
 pub mod register;
+pub mod stream;
 pub mod update;
 
 use domain::contact::ContactError;

@@ -3,14 +3,18 @@
 //!
 //! A use case claims the key before writing the contact's event and releases it when the event
 //! is refused. A claim left behind by a crash between the two would block the phone forever, so
-//! a claim older than [`STALE_CLAIM`] whose holder does not show that phone in the contacts read
-//! model may be taken over (compare-and-set on the holder, so only one claimant wins).
+//! a claim older than [`STALE_CLAIM`] whose holder does not route by that key may be taken over
+//! (compare-and-set on the holder, so only one claimant wins). Whether the holder routes by it is
+//! read from the holder's events, never from the contacts read model: a lagging or stalled
+//! projection must not let a second contact take a registered contact's phone.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::contacts::stream;
 use crate::error::CommandResult;
+use crate::Commands;
 
 /// How old a claim must be before its holder is checked for having it: far above the time a
 /// use case takes between claiming and writing its event.
@@ -18,12 +22,13 @@ pub const STALE_CLAIM: Duration = Duration::seconds(60);
 
 /// Claims `key` in `account_id` for `contact_id`; returns the other contact holding it, if any.
 pub async fn claim(
-    pool: &PgPool,
+    c: &Commands,
     account_id: Uuid,
     key: &str,
     contact_id: Uuid,
     now: DateTime<Utc>,
 ) -> CommandResult<Option<Uuid>> {
+    let pool = &c.pool;
     let claimed = sqlx::query(
         "INSERT INTO contact_phone_keys (account_id, routing_key, contact_id, claimed_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
@@ -46,21 +51,14 @@ pub async fn claim(
     .await?;
     let Some((holder, claimed_at)) = holder else {
         // Released in between: try once more.
-        return Box::pin(claim(pool, account_id, key, contact_id, now)).await;
+        return Box::pin(claim(c, account_id, key, contact_id, now)).await;
     };
     if holder == contact_id {
         return Ok(None);
     }
     if claimed_at < now - STALE_CLAIM {
-        let holds: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM contacts WHERE id = $1 AND account_id = $2 AND phone_key = $3)",
-        )
-        .bind(holder)
-        .bind(account_id)
-        .bind(key)
-        .fetch_one(pool)
-        .await?;
-        if !holds {
+        // A registration that never committed, or a phone changed without the release.
+        if !routes_by(c, holder, account_id, key).await? {
             let taken = sqlx::query(
                 "UPDATE contact_phone_keys SET contact_id = $4, claimed_at = $5
                   WHERE account_id = $1 AND routing_key = $2 AND contact_id = $3",
@@ -80,6 +78,19 @@ pub async fn claim(
     Ok(Some(holder))
 }
 
+/// Whether `contact_id`'s events show it routing by `key` in `account_id`: false for a contact
+/// that never registered (no events) or whose phone changed since it claimed the key.
+pub async fn routes_by(
+    c: &Commands,
+    contact_id: Uuid,
+    account_id: Uuid,
+    key: &str,
+) -> CommandResult<bool> {
+    Ok(stream::load(c, contact_id)
+        .await?
+        .holds_routing_key(account_id, key))
+}
+
 /// Releases a claim of `contact_id` (after a refused command, or when its phone changed).
 pub async fn release(
     pool: &PgPool,
@@ -96,7 +107,9 @@ pub async fn release(
     Ok(())
 }
 
-/// The contact of the account routed by `key`, if any (inbound messages find contacts by it).
+/// The contact holding the claim of `key` in the account, if any. It may not route by it yet
+/// (see [`routes_by`]): inbound messages find their contact through
+/// [`by_phone`](crate::contacts::by_phone).
 pub async fn holder(pool: &PgPool, account_id: Uuid, key: &str) -> CommandResult<Option<Uuid>> {
     Ok(sqlx::query_scalar(
         "SELECT contact_id FROM contact_phone_keys WHERE account_id = $1 AND routing_key = $2",

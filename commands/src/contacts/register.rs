@@ -38,7 +38,7 @@ pub async fn register_contact(
         .map(|p| p.routing_key());
     let mut phone_taken_by = None;
     if let Some(key) = &key {
-        phone_taken_by = phone_keys::claim(&c.pool, account_id, key, contact_id, ctx.now).await?;
+        phone_taken_by = phone_keys::claim(c, account_id, key, contact_id, ctx.now).await?;
     }
     let today = local_today(c, account_id, ctx).await?;
     let command = ContactCommand::RegisterContact {

@@ -3,11 +3,10 @@
 
 use domain::contact::{ContactCommand, ContactPatch};
 use domain::values::{Patch, Phone};
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::contacts::register::local_today;
-use crate::contacts::{phone_keys, references};
+use crate::contacts::{phone_keys, references, stream};
 use crate::context::CommandContext;
 use crate::error::CommandResult;
 use crate::store::execute;
@@ -34,11 +33,9 @@ pub async fn update_contact(
         _ => None,
     };
     let refs = references::check(&c.pool, account_id, tags, classification, portfolio).await?;
-    let old_key: Option<String> = sqlx::query("SELECT phone_key FROM contacts WHERE id = $1")
-        .bind(contact_id)
-        .fetch_one(&c.pool)
-        .await?
-        .try_get("phone_key")?;
+    // From the events: a lagging read model could show a phone the contact no longer routes by
+    // and skip claiming it back.
+    let old_key = stream::load(c, contact_id).await?.routing_key();
     let new_key = match &patch.phone {
         Patch::Set(p) => Phone::parse(&p.ddi, &p.number)
             .ok()
@@ -48,7 +45,7 @@ pub async fn update_contact(
     let mut phone_taken_by = None;
     let mut claimed = false;
     if let Some(key) = new_key.as_ref().filter(|k| Some(*k) != old_key.as_ref()) {
-        phone_taken_by = phone_keys::claim(&c.pool, account_id, key, contact_id, ctx.now).await?;
+        phone_taken_by = phone_keys::claim(c, account_id, key, contact_id, ctx.now).await?;
         claimed = phone_taken_by.is_none();
     }
     let today = local_today(c, account_id, ctx).await?;

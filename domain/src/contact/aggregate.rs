@@ -113,6 +113,21 @@ impl Contact {
         }
     }
 
+    /// The routing key of its primary phone ([`crate::values::Phone::routing_key`]); None
+    /// before registration or without a phone.
+    pub fn routing_key(&self) -> Option<String> {
+        self.profile
+            .phone
+            .as_ref()
+            .filter(|_| self.registered)
+            .map(|p| p.routing_key())
+    }
+
+    /// Whether it routes by `key` in `account_id`: a claim of that key held for it must stand.
+    pub fn holds_routing_key(&self, account_id: Uuid, key: &str) -> bool {
+        self.account_id == account_id && self.routing_key().as_deref() == Some(key)
+    }
+
     /// The address with this id, if the contact has it.
     pub fn address(&self, id: Uuid) -> Option<&Address> {
         self.addresses.iter().find(|a| a.id == id)

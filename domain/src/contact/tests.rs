@@ -782,6 +782,41 @@ fn adding_the_ninth_digit_to_the_own_phone_is_not_a_conflict() {
 }
 
 #[test]
+fn a_registered_contact_holds_the_routing_key_of_its_phone_in_its_account() {
+    let contact = state(vec![registered()]);
+    let key = Phone::parse_e164("+5511987654321").unwrap().routing_key();
+    assert_eq!(contact.routing_key(), Some(key.clone()));
+    assert!(contact.holds_routing_key(ACCOUNT, &key));
+    assert!(!contact.holds_routing_key(Uuid::from_u128(99), &key));
+    assert!(!contact.holds_routing_key(ACCOUNT, "551134567890"));
+}
+
+#[test]
+fn no_routing_key_is_held_before_registration_or_after_the_phone_changed_or_was_cleared() {
+    let key = Phone::parse_e164("+5511987654321").unwrap().routing_key();
+    assert!(!Contact::default().holds_routing_key(Uuid::nil(), &key));
+    assert_eq!(Contact::default().routing_key(), None);
+    let changed = state(vec![
+        registered(),
+        updated(ContactChanges {
+            phone: Some(Some(Phone::parse_e164("+551134567890").unwrap())),
+            ..ContactChanges::default()
+        }),
+    ]);
+    assert!(!changed.holds_routing_key(ACCOUNT, &key));
+    assert!(changed.holds_routing_key(ACCOUNT, "551134567890"));
+    let cleared = state(vec![
+        registered(),
+        updated(ContactChanges {
+            phone: Some(None),
+            ..ContactChanges::default()
+        }),
+    ]);
+    assert_eq!(cleared.routing_key(), None);
+    assert!(!cleared.holds_routing_key(ACCOUNT, &key));
+}
+
+#[test]
 fn a_phone_taken_elsewhere_does_not_block_an_update_that_leaves_the_phone() {
     let patch = ContactPatch {
         name: Patch::Set("Mara".into()),

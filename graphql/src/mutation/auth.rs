@@ -91,8 +91,8 @@ impl AuthMutation {
         let (id, _, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, auth::actor(ctx)?);
-        let stored = crate::uploads::store_image(ctx, image).await?;
-        commands::agents::image::change_image(state.commands(), &c, id, stored)
+        let file = crate::uploads::read_image(ctx, image)?;
+        commands::agents::image::change_image(state.commands(), &c, id, file)
             .await
             .gql()?;
         fresh_agent(ctx, id).await

@@ -243,13 +243,9 @@ impl ContactsMutation {
         let actor = auth::actor(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
         let c = command_context(ctx, actor);
-        commands::contacts::references::visible_contact_account(state.pool(), &c.actor, id)
-            .await
-            .gql()?;
-        let file = match image {
-            Some(upload) => Some(crate::uploads::store_image(ctx, upload).await?),
-            None => None,
-        };
+        let file = image
+            .map(|upload| crate::uploads::read_image(ctx, upload))
+            .transpose()?;
         image::set_contact_image(state.commands(), &c, id, file)
             .await
             .gql()?;

@@ -9,7 +9,7 @@ use domain::values::{Document as DomainDocument, Phone as DomainPhone};
 use uuid::Uuid;
 
 use crate::error::{gql, ApiResult};
-use crate::loaders::ContactLoader;
+use crate::loaders::{ChannelKey, ContactLoader};
 use crate::scalars::Date;
 use crate::state::ApiState;
 use crate::types::agent::AgentSummary;
@@ -150,27 +150,43 @@ impl From<&DomainAddress> for Address {
     }
 }
 
-/// One channel identity linked to a contact (the Social tab).
+/// One channel identity linked to a contact (the Social tab), with the contact's id.
 #[derive(Clone)]
-pub struct ContactChannel(pub LinkedChannel, pub Option<DateTime<Utc>>);
+pub struct ContactChannel {
+    pub contact_id: Uuid,
+    pub link: LinkedChannel,
+}
 
 #[Object]
 impl ContactChannel {
     async fn channel(&self) -> ChannelType {
-        self.0.channel.into()
+        self.link.channel.into()
     }
     async fn identifier(&self) -> &str {
-        &self.0.identifier
+        &self.link.identifier
     }
     async fn account(&self, ctx: &Context<'_>) -> ApiResult<Account> {
-        Account::load(ctx, self.0.account_id).await
+        Account::load(ctx, self.link.account_id).await
     }
     async fn first_seen_at(&self) -> DateTime<Utc> {
-        self.0.first_seen_at
+        self.link.first_seen_at
     }
-    /// The last inbound message from this identity (first seen until attendances record one).
-    async fn last_seen_at(&self) -> DateTime<Utc> {
-        self.1.unwrap_or(self.0.first_seen_at)
+    /// When the contact last wrote on this channel in this account (its latest inbound message
+    /// there), never before firstSeenAt. contactAsOf shows today's value.
+    async fn last_seen_at(&self, ctx: &Context<'_>) -> ApiResult<DateTime<Utc>> {
+        let key = ChannelKey {
+            account_id: self.link.account_id,
+            contact_id: self.contact_id,
+            channel: self.link.channel,
+        };
+        let last_inbound = ctx
+            .data_unchecked::<DataLoader<ContactLoader>>()
+            .load_one(key)
+            .await
+            .map_err(|e| crate::error::internal(anyhow::anyhow!("{e:#}")))?;
+        Ok(last_inbound.map_or(self.link.first_seen_at, |at| {
+            at.max(self.link.first_seen_at)
+        }))
     }
 }
 
@@ -285,7 +301,10 @@ impl Contact {
         self.0
             .channels
             .iter()
-            .map(|c| ContactChannel(c.clone(), None))
+            .map(|link| ContactChannel {
+                contact_id: self.0.id,
+                link: link.clone(),
+            })
             .collect()
     }
     async fn created_at(&self) -> DateTime<Utc> {

@@ -3,4 +3,5 @@
 pub mod app;
 pub mod db;
 pub mod rebuild;
+pub mod upload;
 pub mod ws;
