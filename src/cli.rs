@@ -79,6 +79,12 @@ pub struct ServeArgs {
     /// Largest attachment, in MiB.
     #[arg(long, env = "AGENT_PANEL_MAX_ATTACHMENT_MIB", default_value_t = 20)]
     pub max_attachment_mib: usize,
+    /// Proxies (addresses or networks, comma-separated, e.g. 10.0.0.0/8,192.168.1.7) whose
+    /// X-Forwarded-For is believed: the client is the right-most hop not in this list. Unset:
+    /// X-Forwarded-For is ignored and the connection's peer is the client (login throttling
+    /// counts per client address).
+    #[arg(long, env = "AGENT_PANEL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<graphql::TrustedProxy>,
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +191,7 @@ async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
         api.signing_key = key.into_bytes();
     }
     api.max_attachment_bytes = args.max_attachment_mib * 1024 * 1024;
+    api.trusted_proxies = args.trusted_proxies;
     let config = AppConfig {
         database_url: url,
         bind: args.bind,
