@@ -10,5 +10,6 @@ mod counters;
 mod crash;
 mod db_smoke;
 mod helpers;
+mod login;
 mod realtime;
 mod routing;
