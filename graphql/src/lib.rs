@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`schema`]: Query, Mutation and Subscription assembled from [`query`] and [`mutation`].
 //! - [`types`]: the contract's object types, built from read-model rows.
-//! - [`error`]: the one mapping from failures to `extensions.code`.
+//! - [`error`]: the one mapping from failures to `extensions.code`; [`error_codes`] gives one
+//!   to the errors async-graphql makes itself ([`input_path`] names their input field).
 //! - [`auth`]: who is calling, and the role guards.
 //! - [`routes`]: the axum router; [`files`]: signed file URLs; [`client_address`]: who is
 //!   calling, behind trusted proxies or not.
@@ -15,8 +16,10 @@ pub mod attachments;
 pub mod auth;
 pub mod client_address;
 pub mod error;
+pub mod error_codes;
 pub mod feed;
 pub mod files;
+pub mod input_path;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
