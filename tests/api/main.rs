@@ -9,6 +9,7 @@ mod contacts;
 mod counters;
 mod crash;
 mod db_smoke;
+mod errors;
 mod helpers;
 mod login;
 mod realtime;
