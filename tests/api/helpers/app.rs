@@ -41,11 +41,12 @@ pub async fn spawn_app_with(api: ApiSettings) -> TestApp {
 
 /// A second server instance on the same database (and clock) as `other`.
 pub async fn spawn_second(other: &TestApp) -> TestApp {
-    let db = TestDatabase {
-        url: other.db.url.clone(),
-        pool: other.db.pool.clone(),
-    };
-    spawn_on(db, other.clock.clone(), ApiSettings::default()).await
+    spawn_on(
+        other.db.clone(),
+        other.clock.clone(),
+        ApiSettings::default(),
+    )
+    .await
 }
 
 async fn spawn_on(db: TestDatabase, clock: Clock, api: ApiSettings) -> TestApp {

@@ -5,15 +5,19 @@
 //! `serve` would run it. That cluster is deliberately left running when the tests end, so the
 //! next run (and parallel test processes, which take turns through its lock file) reuse it
 //! without paying for initdb and start-up; `pg_ctl stop -D target/test-pg/pgdata` or
-//! `cargo clean` gets rid of it. Test databases are never dropped: the server is disposable.
+//! `cargo clean` gets rid of it. Each test's database is dropped when the test is over, unless
+//! the test failed ([`super::cleanup`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use agent_panel::postgres::ManagedPostgres;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
+
+use super::cleanup::DropDatabaseAtEnd;
 
 /// Every migration of the repository, as the application applies them.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -29,16 +33,46 @@ const TEST_DATA_DIR_ENV: &str = "AGENT_PANEL_TEST_DATA_DIR";
 /// The managed cluster, started at most once per test process; never dropped (see above).
 static MANAGED: OnceCell<Result<ManagedPostgres, String>> = OnceCell::const_new();
 
-/// A database created for one test.
+/// A database created for one test, dropped when the last clone of it is.
+#[derive(Clone)]
 pub struct TestDatabase {
     /// Connects to this test's database, e.g. for the application under test.
     pub url: String,
     /// A pool on it, with the migrations applied.
     pub pool: PgPool,
+    _dropped_at_end: Arc<DropDatabaseAtEnd>,
+}
+
+/// A database created for one test, with nothing in it; dropped with this value.
+pub struct EmptyDatabase {
+    pub url: String,
+    dropped_at_end: DropDatabaseAtEnd,
 }
 
 /// Creates an empty database `t_<uuid>`, applies the migrations and connects to it.
 pub async fn test_database() -> TestDatabase {
+    let EmptyDatabase {
+        url,
+        dropped_at_end,
+    } = empty_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS_PER_TEST)
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+    MIGRATOR
+        .run(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("migrating {url}: {e}"));
+    TestDatabase {
+        url,
+        pool,
+        _dropped_at_end: Arc::new(dropped_at_end),
+    }
+}
+
+/// Creates an empty database `t_<uuid>`, without migrations.
+pub async fn empty_database() -> EmptyDatabase {
     let admin_url = admin_url().await;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&admin_url)
@@ -49,18 +83,10 @@ pub async fn test_database() -> TestDatabase {
         .await
         .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
     admin.close().await.ok();
-
-    let url = with_database(&admin_url, &name);
-    let pool = PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS_PER_TEST)
-        .connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
-    MIGRATOR
-        .run(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("migrating {name}: {e}"));
-    TestDatabase { url, pool }
+    EmptyDatabase {
+        url: with_database(&admin_url, &name),
+        dropped_at_end: DropDatabaseAtEnd { admin_url, name },
+    }
 }
 
 /// The maintenance database `postgres` of the server the tests use.

@@ -1,6 +1,7 @@
 //! Shared set-up for the integration tests.
 
 pub mod app;
+pub mod cleanup;
 pub mod db;
 pub mod rebuild;
 pub mod ws;
