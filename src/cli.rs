@@ -170,10 +170,22 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    let (url, managed) = database(db).await?;
     let result = f(url).await;
     stop_managed(managed).await;
     result
+}
+
+/// The database to use, announcing on stdout where a managed cluster keeps its data.
+async fn database(db: DbArgs) -> anyhow::Result<(String, Option<ManagedPostgres>)> {
+    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    if let Some(pg) = &managed {
+        println!(
+            "agent-panel: managed PostgreSQL data in {}",
+            pg.data_dir().display()
+        );
+    }
+    Ok((url, managed))
 }
 
 async fn stop_managed(managed: Option<ManagedPostgres>) {
@@ -185,7 +197,7 @@ async fn stop_managed(managed: Option<ManagedPostgres>) {
 }
 
 async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    let (url, managed) = database(db).await?;
     let mut api = ApiSettings::default();
     if let Some(key) = args.signing_key {
         api.signing_key = key.into_bytes();
@@ -238,15 +250,14 @@ async fn create_admin(url: &str, args: CreateAdminArgs) -> anyhow::Result<()> {
             }
             other => anyhow::anyhow!("{other}"),
         })?;
-    // Bring the agents read model up to date so the admin can log in at once.
+    // Bring the agents read model up to date so the admin can log in at once. The projections
+    // run until the new agent's event is applied: a single catch-up pass could come too early,
+    // while transactions elsewhere on the server keep the event from counting as settled.
     let projector = projections::Projector::new(pool, crate::wiring::projections());
-    projector
-        .start()
-        .await
-        .context("starting projections")?
-        .into_iter()
-        .for_each(|h| h.abort());
-    projector.catch_up_all().await?;
+    let running = projector.start().await.context("starting projections")?;
+    let caught_up = projector.wait_for_stream("Agent", &id.to_string()).await;
+    running.into_iter().for_each(|h| h.abort());
+    caught_up?;
     println!("administrator {} created with id {id}", args.email);
     Ok(())
 }

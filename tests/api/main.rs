@@ -5,6 +5,7 @@ mod attendances;
 mod audit;
 mod cache;
 mod chat;
+mod cli;
 mod contacts;
 mod counters;
 mod crash;

@@ -39,6 +39,11 @@ pub async fn spawn_app_with(api: ApiSettings) -> TestApp {
     spawn_on(test_database().await, Clock::manual(start_instant()), api).await
 }
 
+/// Starts a server on a database prepared elsewhere (e.g. by the `agent-panel` binary).
+pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
+    spawn_on(db, Clock::manual(start_instant()), ApiSettings::default()).await
+}
+
 /// A second server instance on the same database (and clock) as `other`.
 pub async fn spawn_second(other: &TestApp) -> TestApp {
     spawn_on(
