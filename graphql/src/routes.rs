@@ -151,9 +151,13 @@ fn parse_error(e: async_graphql::ParseRequestError) -> Response {
         }
         _ => (StatusCode::BAD_REQUEST, "VALIDATION"),
     };
+    let mut extensions = serde_json::json!({ "code": code });
+    if code == "VALIDATION" {
+        extensions["fields"] = serde_json::json!([]);
+    }
     let body = serde_json::json!({
         "data": null,
-        "errors": [{ "message": e.to_string(), "extensions": { "code": code } }]
+        "errors": [{ "message": e.to_string(), "extensions": extensions }]
     });
     (status, axum::Json(body)).into_response()
 }

@@ -116,6 +116,23 @@ async fn a_json_body_over_1_mib_is_refused_with_413() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_a_graphql_request_is_a_validation_error() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{\"query\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&v), "VALIDATION");
+    assert_eq!(v["errors"][0]["extensions"]["fields"], json!([]));
+}
+
+#[tokio::test]
 async fn an_unknown_enum_value_is_a_validation_error_naming_its_field() {
     let app = spawn_app().await;
     let (token, account) = agent_and_account(&app).await;
