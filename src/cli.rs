@@ -197,6 +197,7 @@ async fn stop_managed(managed: Option<ManagedPostgres>) {
 }
 
 async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let (url, managed) = database(db).await?;
     let mut api = ApiSettings::default();
     if let Some(key) = args.signing_key {
@@ -218,7 +219,7 @@ async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
         let app = App::build(config).await?;
         tracing::info!(address = %app.local_addr(), "serving GraphQL on http://{}/graphql", app.local_addr());
         println!("agent-panel listening on http://{}/graphql", app.local_addr());
-        app.run_until(shutdown_signal()).await
+        app.run_until(shutdown).await
     }
     .await;
     stop_managed(managed).await;
@@ -262,23 +263,39 @@ async fn create_admin(url: &str, args: CreateAdminArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled (the server polls it from a task of its own, a moment after it starts
+/// accepting connections): a signal during start-up is then kept and answered with a clean
+/// shutdown instead of killing the process with a managed PostgreSQL left running.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = received(terminate.as_mut()) => {},
+                _ = received(interrupt.as_mut()) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }
