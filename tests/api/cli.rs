@@ -146,8 +146,7 @@ async fn print_schema_prints_the_exported_sdl() {
 
 #[tokio::test]
 async fn migrate_applies_every_migration_once_and_can_run_again() {
-    let db = empty_database().await;
-    let url = &db.url;
+    let url = &empty_database().await;
     for run_number in 1..=2 {
         let out = run(&["migrate"], url).await;
         assert!(

@@ -1,5 +1,4 @@
-//! The test database helper itself: each test gets its own migrated database, dropped when the
-//! test is over.
+//! The test database helper itself: each test gets its own migrated database.
 
 use crate::helpers::db::{test_database, MIGRATOR};
 
@@ -37,32 +36,4 @@ async fn a_test_database_has_every_migration_applied() {
         .filter(|m| m.migration_type.is_up_migration())
         .count();
     assert_eq!(applied, i64::try_from(known).unwrap());
-}
-
-#[tokio::test]
-async fn a_test_database_is_dropped_when_its_test_is_over() {
-    let observer = test_database().await;
-    let db = test_database().await;
-    let name: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    let exists = |name: String| {
-        let pool = observer.pool.clone();
-        async move {
-            sqlx::query_scalar::<_, bool>(
-                "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-            )
-            .bind(name)
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-        }
-    };
-    assert!(exists(name.clone()).await);
-    let clone = db.clone();
-    drop(db);
-    assert!(exists(name.clone()).await, "a clone still uses it");
-    drop(clone);
-    assert!(!exists(name).await);
 }

@@ -5,19 +5,21 @@
 //! `serve` would run it. That cluster is deliberately left running when the tests end, so the
 //! next run (and parallel test processes, which take turns through its lock file) reuse it
 //! without paying for initdb and start-up; `pg_ctl stop -D target/test-pg/pgdata` or
-//! `cargo clean` gets rid of it. Each test's database is dropped when the test is over, unless
-//! the test failed ([`super::cleanup`]).
+//! `cargo clean` gets rid of it.
+//!
+//! Test databases are not dropped: on PostgreSQL 15 `DROP DATABASE` holds a transaction id
+//! while it waits for a forced checkpoint, which holds back `pg_snapshot_xmin` for the whole
+//! server, so every projection of every test (and of anyone else on that server) stalls for
+//! the checkpoint's length; one drop per test made read-your-writes waits time out under load.
+//! Drop stale `t_…` databases when nothing runs against the server.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use agent_panel::postgres::ManagedPostgres;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
-
-use super::cleanup::DropDatabaseAtEnd;
 
 /// Every migration of the repository, as the application applies them.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -33,28 +35,18 @@ const TEST_DATA_DIR_ENV: &str = "AGENT_PANEL_TEST_DATA_DIR";
 /// The managed cluster, started at most once per test process; never dropped (see above).
 static MANAGED: OnceCell<Result<ManagedPostgres, String>> = OnceCell::const_new();
 
-/// A database created for one test, dropped when the last clone of it is.
+/// A database created for one test.
 #[derive(Clone)]
 pub struct TestDatabase {
     /// Connects to this test's database, e.g. for the application under test.
     pub url: String,
     /// A pool on it, with the migrations applied.
     pub pool: PgPool,
-    _dropped_at_end: Arc<DropDatabaseAtEnd>,
-}
-
-/// A database created for one test, with nothing in it; dropped with this value.
-pub struct EmptyDatabase {
-    pub url: String,
-    dropped_at_end: DropDatabaseAtEnd,
 }
 
 /// Creates an empty database `t_<uuid>`, applies the migrations and connects to it.
 pub async fn test_database() -> TestDatabase {
-    let EmptyDatabase {
-        url,
-        dropped_at_end,
-    } = empty_database().await;
+    let url = empty_database().await;
     let pool = PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS_PER_TEST)
         .connect(&url)
@@ -64,15 +56,11 @@ pub async fn test_database() -> TestDatabase {
         .run(&pool)
         .await
         .unwrap_or_else(|e| panic!("migrating {url}: {e}"));
-    TestDatabase {
-        url,
-        pool,
-        _dropped_at_end: Arc::new(dropped_at_end),
-    }
+    TestDatabase { url, pool }
 }
 
-/// Creates an empty database `t_<uuid>`, without migrations.
-pub async fn empty_database() -> EmptyDatabase {
+/// Creates an empty database `t_<uuid>`, without migrations, and returns its URL.
+pub async fn empty_database() -> String {
     let admin_url = admin_url().await;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&admin_url)
@@ -83,10 +71,7 @@ pub async fn empty_database() -> EmptyDatabase {
         .await
         .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
     admin.close().await.ok();
-    EmptyDatabase {
-        url: with_database(&admin_url, &name),
-        dropped_at_end: DropDatabaseAtEnd { admin_url, name },
-    }
+    with_database(&admin_url, &name)
 }
 
 /// The maintenance database `postgres` of the server the tests use.

@@ -1,7 +1,6 @@
 //! Shared set-up for the integration tests.
 
 pub mod app;
-pub mod cleanup;
 pub mod db;
 pub mod rebuild;
 pub mod ws;
