@@ -79,6 +79,12 @@ pub struct ServeArgs {
     /// Largest attachment, in MiB.
     #[arg(long, env = "AGENT_PANEL_MAX_ATTACHMENT_MIB", default_value_t = 20)]
     pub max_attachment_mib: usize,
+    /// Proxies (addresses or networks, comma-separated, e.g. 10.0.0.0/8,192.168.1.7) whose
+    /// X-Forwarded-For is believed: the client is the right-most hop not in this list. Unset:
+    /// X-Forwarded-For is ignored and the connection's peer is the client (login throttling
+    /// counts per client address).
+    #[arg(long, env = "AGENT_PANEL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<graphql::TrustedProxy>,
 }
 
 #[derive(Args, Debug)]
@@ -164,10 +170,22 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    let (url, managed) = database(db).await?;
     let result = f(url).await;
     stop_managed(managed).await;
     result
+}
+
+/// The database to use, announcing on stdout where a managed cluster keeps its data.
+async fn database(db: DbArgs) -> anyhow::Result<(String, Option<ManagedPostgres>)> {
+    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    if let Some(pg) = &managed {
+        println!(
+            "agent-panel: managed PostgreSQL data in {}",
+            pg.data_dir().display()
+        );
+    }
+    Ok((url, managed))
 }
 
 async fn stop_managed(managed: Option<ManagedPostgres>) {
@@ -179,12 +197,14 @@ async fn stop_managed(managed: Option<ManagedPostgres>) {
 }
 
 async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let (url, managed) = resolve_database(db.database_url, db.data_dir).await?;
+    let shutdown = shutdown_signal();
+    let (url, managed) = database(db).await?;
     let mut api = ApiSettings::default();
     if let Some(key) = args.signing_key {
         api.signing_key = key.into_bytes();
     }
     api.max_attachment_bytes = args.max_attachment_mib * 1024 * 1024;
+    api.trusted_proxies = args.trusted_proxies;
     let config = AppConfig {
         database_url: url,
         bind: args.bind,
@@ -199,7 +219,7 @@ async fn serve(db: DbArgs, args: ServeArgs) -> anyhow::Result<()> {
         let app = App::build(config).await?;
         tracing::info!(address = %app.local_addr(), "serving GraphQL on http://{}/graphql", app.local_addr());
         println!("agent-panel listening on http://{}/graphql", app.local_addr());
-        app.run_until(shutdown_signal()).await
+        app.run_until(shutdown).await
     }
     .await;
     stop_managed(managed).await;
@@ -231,36 +251,51 @@ async fn create_admin(url: &str, args: CreateAdminArgs) -> anyhow::Result<()> {
             }
             other => anyhow::anyhow!("{other}"),
         })?;
-    // Bring the agents read model up to date so the admin can log in at once.
+    // Bring the agents read model up to date so the admin can log in at once. The projections
+    // run until the new agent's event is applied: a single catch-up pass could come too early,
+    // while transactions elsewhere on the server keep the event from counting as settled.
     let projector = projections::Projector::new(pool, crate::wiring::projections());
-    projector
-        .start()
-        .await
-        .context("starting projections")?
-        .into_iter()
-        .for_each(|h| h.abort());
-    projector.catch_up_all().await?;
+    let running = projector.start().await.context("starting projections")?;
+    let caught_up = projector.wait_for_stream("Agent", &id.to_string()).await;
+    running.into_iter().for_each(|h| h.abort());
+    caught_up?;
     println!("administrator {} created with id {id}", args.email);
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled (the server polls it from a task of its own, a moment after it starts
+/// accepting connections): a signal during start-up is then kept and answered with a clean
+/// shutdown instead of killing the process with a managed PostgreSQL left running.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = received(terminate.as_mut()) => {},
+                _ = received(interrupt.as_mut()) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -69,18 +69,6 @@ fn correlation_id(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| Uuid::new_v4().to_string())
 }
 
-fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    // Behind a load balancer the first X-Forwarded-For hop is the client.
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .or_else(|| peer.map(|p| p.ip().to_string()))
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -108,7 +96,11 @@ async fn request_info(
     RequestInfo {
         actor,
         correlation_id: correlation_id(headers),
-        address: client_address(headers, peer),
+        address: crate::client_address::client_address(
+            headers,
+            peer,
+            &api.settings().trusted_proxies,
+        ),
     }
 }
 
@@ -159,9 +151,13 @@ fn parse_error(e: async_graphql::ParseRequestError) -> Response {
         }
         _ => (StatusCode::BAD_REQUEST, "VALIDATION"),
     };
+    let mut extensions = serde_json::json!({ "code": code });
+    if code == "VALIDATION" {
+        extensions["fields"] = serde_json::json!([]);
+    }
     let body = serde_json::json!({
         "data": null,
-        "errors": [{ "message": e.to_string(), "extensions": { "code": code } }]
+        "errors": [{ "message": e.to_string(), "extensions": extensions }]
     });
     (status, axum::Json(body)).into_response()
 }

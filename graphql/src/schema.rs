@@ -1,5 +1,5 @@
 //! The schema: the contract's Query, Mutation and Subscription, assembled from one object per
-//! area, with depth and complexity limits.
+//! area, with depth and complexity limits and an error code on every error.
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
@@ -49,6 +49,7 @@ pub fn build_schema(state: ApiState) -> AppSchema {
     .data(subscription::chat::ChatHub::default())
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    .extension(crate::error_codes::ErrorCodes)
     .finish()
 }
 

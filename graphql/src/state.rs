@@ -23,6 +23,8 @@ pub struct ApiSettings {
     pub max_attachment_bytes: usize,
     /// Most files in one request.
     pub max_files: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (none: the peer address is the client).
+    pub trusted_proxies: Vec<crate::client_address::TrustedProxy>,
 }
 
 impl Default for ApiSettings {
@@ -33,6 +35,7 @@ impl Default for ApiSettings {
             max_image_bytes: crate::limits::MAX_IMAGE_BYTES,
             max_attachment_bytes: crate::limits::MAX_ATTACHMENT_BYTES,
             max_files: crate::limits::MAX_FILES,
+            trusted_proxies: Vec::new(),
         }
     }
 }

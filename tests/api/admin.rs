@@ -1,5 +1,6 @@
-//! The catalogue's administration: accounts, services (and the account's default), settings,
-//! pause reasons, tags, classifications, templates, integration tokens, and their audit trail.
+//! The catalogue's administration: agents, accounts, services (and the account's default),
+//! settings, pause reasons, tags, classifications, templates, integration tokens, and their audit
+//! trail.
 //!
 //! The first tests go through the API over HTTP (guards, error codes, the contract's shapes);
 //! the rest drive the use cases in `commands::admin` directly, on a fresh database each.
@@ -130,6 +131,106 @@ async fn administration_needs_a_token_and_the_admin_role() {
     assert_eq!(data["accounts"].as_array().unwrap().len(), 1);
     assert_eq!(data["services"].as_array().unwrap().len(), 1);
     assert_eq!(data["settings"]["showStatistics"], true);
+}
+
+const REGISTER_AGENT: &str = "mutation($i: RegisterAgentInput!) {
+    registerAgent(input: $i) { id name email role maxConcurrent services { id } } }";
+const UPDATE_AGENT: &str = "mutation($id: UUID!, $i: UpdateAgentInput!) {
+    updateAgent(id: $id, input: $i) { id maxConcurrent } }";
+const LOGIN: &str =
+    "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+
+/// A logged-in SUPERVISOR of `service`.
+async fn supervisor_in(app: &TestApp, service: Uuid) -> String {
+    let email = format!("sup-{}@example.com", Uuid::new_v4().simple());
+    app.register_agent(&email, Role::Supervisor, vec![service])
+        .await;
+    app.login(&email).await
+}
+
+#[tokio::test]
+async fn only_administrators_register_and_update_agents() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, service) = app.account_with_service(&admin).await;
+    let (agent_id, agent) = app.agent_in(service).await;
+    let supervisor = supervisor_in(&app, service).await;
+    let email = format!("new-{}@example.com", Uuid::new_v4().simple());
+    let new_agent = json!({"i": {"name": "New", "email": email, "password": "a long password",
+                                 "role": "ADMIN"}});
+    let update = json!({"id": agent_id, "i": {"maxConcurrent": 1, "role": "ADMIN"}});
+
+    for (who, token) in [("agent", &agent), ("supervisor", &supervisor)] {
+        let v = app
+            .graphql(Some(token), REGISTER_AGENT, new_agent.clone())
+            .await;
+        assert_eq!(error_code(&v), "FORBIDDEN", "{who} registers: {v:#}");
+        let v = app.graphql(Some(token), UPDATE_AGENT, update.clone()).await;
+        assert_eq!(error_code(&v), "FORBIDDEN", "{who} updates: {v:#}");
+    }
+    for (query, vars) in [(REGISTER_AGENT, &new_agent), (UPDATE_AGENT, &update)] {
+        let v = app.graphql(None, query, vars.clone()).await;
+        assert_eq!(error_code(&v), "UNAUTHENTICATED");
+    }
+
+    // Nothing changed: no such agent can log in, and the agent is as it was.
+    let v = app
+        .graphql(None, LOGIN, json!({"e": email, "p": "a long password"}))
+        .await;
+    assert_eq!(error_code(&v), "UNAUTHENTICATED");
+    let me = app
+        .ok(Some(&agent), "{ me { role maxConcurrent } }", json!({}))
+        .await;
+    assert_eq!(me["me"], json!({"role": "AGENT", "maxConcurrent": 5}));
+}
+
+#[tokio::test]
+async fn an_administrator_registers_an_agent_who_can_log_in_once_per_e_mail() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, service) = app.account_with_service(&admin).await;
+    let email = format!("new-{}@example.com", Uuid::new_v4().simple());
+    let password = "a long password";
+
+    let data = app
+        .ok(
+            Some(&admin),
+            REGISTER_AGENT,
+            json!({"i": {"name": "Maria", "email": email.to_uppercase(), "password": password,
+                         "role": "SUPERVISOR", "serviceIds": [service], "maxConcurrent": 3}}),
+        )
+        .await;
+    let registered = &data["registerAgent"];
+    assert_eq!(registered["name"], "Maria");
+    assert_eq!(registered["email"], email, "stored in lower case");
+    assert_eq!(registered["role"], "SUPERVISOR");
+    assert_eq!(registered["maxConcurrent"], 3);
+    assert_eq!(registered["services"], json!([{"id": service}]));
+
+    let data = app
+        .ok(None, LOGIN, json!({"e": email, "p": password}))
+        .await;
+    let token = data["login"]["token"].as_str().unwrap();
+    let me = app.ok(Some(token), "{ me { id role } }", json!({})).await;
+    assert_eq!(me["me"]["id"], registered["id"]);
+    assert_eq!(me["me"]["role"], "SUPERVISOR");
+
+    // The same e-mail again, in another case: CONFLICT, and the first agent is untouched.
+    let v = app
+        .graphql(
+            Some(&admin),
+            REGISTER_AGENT,
+            json!({"i": {"name": "Other", "email": format!(" {} ", email.to_uppercase()),
+                         "password": "another long one"}}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT", "{v:#}");
+    let v = app
+        .graphql(None, LOGIN, json!({"e": email, "p": "another long one"}))
+        .await;
+    assert_eq!(error_code(&v), "UNAUTHENTICATED");
+    app.ok(None, LOGIN, json!({"e": email, "p": password}))
+        .await;
 }
 
 #[tokio::test]

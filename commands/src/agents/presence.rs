@@ -25,7 +25,8 @@ fn bad_credentials() -> CommandError {
     CommandError::Unauthenticated("invalid e-mail or password".into())
 }
 
-/// `login`: throttled per e-mail and per address; opens a session and records AgentLoggedIn.
+/// `login`: throttled per e-mail and per address (an attempt counts from before its password is
+/// checked); opens a session and records AgentLoggedIn.
 pub async fn login(
     c: &Commands,
     ctx: &CommandContext,
@@ -34,7 +35,7 @@ pub async fn login(
     address: &str,
 ) -> CommandResult<LoggedIn> {
     let email = email.trim().to_lowercase();
-    rate_limit::check(&c.pool, &email, address, ctx.now).await?;
+    let attempt = rate_limit::begin(&c.pool, &email, address, ctx.now).await?;
     let row = sqlx::query("SELECT id, password_hash, active FROM agents WHERE email = $1")
         .bind(&email)
         .fetch_optional(&c.pool)
@@ -49,9 +50,10 @@ pub async fn login(
     };
     let verified = verify_password(password, hash).await;
     let Some(agent_id) = agent_id.filter(|_| verified) else {
-        rate_limit::record_failure(&c.pool, &email, address, ctx.now).await?;
+        rate_limit::fail(attempt);
         return Err(bad_credentials());
     };
+    rate_limit::forget(&c.pool, attempt).await?;
     if !active {
         return Err(CommandError::forbidden("this agent is deactivated"));
     }

@@ -31,26 +31,37 @@ pub struct TestApp {
 
 /// Starts a server on a fresh database.
 pub async fn spawn_app() -> TestApp {
-    spawn_on(test_database().await, Clock::manual(start_instant())).await
+    spawn_app_with(ApiSettings::default()).await
+}
+
+/// Starts a server on a fresh database with these API settings (e.g. trusted proxies).
+pub async fn spawn_app_with(api: ApiSettings) -> TestApp {
+    spawn_on(test_database().await, Clock::manual(start_instant()), api).await
+}
+
+/// Starts a server on a database prepared elsewhere (e.g. by the `agent-panel` binary).
+pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
+    spawn_on(db, Clock::manual(start_instant()), ApiSettings::default()).await
 }
 
 /// A second server instance on the same database (and clock) as `other`.
 pub async fn spawn_second(other: &TestApp) -> TestApp {
-    let db = TestDatabase {
-        url: other.db.url.clone(),
-        pool: other.db.pool.clone(),
-    };
-    spawn_on(db, other.clock.clone()).await
+    spawn_on(
+        other.db.clone(),
+        other.clock.clone(),
+        ApiSettings::default(),
+    )
+    .await
 }
 
-async fn spawn_on(db: TestDatabase, clock: Clock) -> TestApp {
+async fn spawn_on(db: TestDatabase, clock: Clock, api: ApiSettings) -> TestApp {
     let config = AppConfig {
         database_url: db.url.clone(),
         bind: "127.0.0.1:0".parse().unwrap(),
         pool_size: 8,
         clock: clock.clone(),
         commands: CommandSettings::default(),
-        api: ApiSettings::default(),
+        api,
     };
     let app = App::build(config).await.expect("the app builds");
     let address = app.local_addr();

@@ -5,7 +5,13 @@
 //! `serve` would run it. That cluster is deliberately left running when the tests end, so the
 //! next run (and parallel test processes, which take turns through its lock file) reuse it
 //! without paying for initdb and start-up; `pg_ctl stop -D target/test-pg/pgdata` or
-//! `cargo clean` gets rid of it. Test databases are never dropped: the server is disposable.
+//! `cargo clean` gets rid of it.
+//!
+//! Test databases are not dropped: on PostgreSQL 15 `DROP DATABASE` holds a transaction id
+//! while it waits for a forced checkpoint, which holds back `pg_snapshot_xmin` for the whole
+//! server, so every projection of every test (and of anyone else on that server) stalls for
+//! the checkpoint's length; one drop per test made read-your-writes waits time out under load.
+//! Drop stale `t_…` databases when nothing runs against the server.
 
 use std::path::PathBuf;
 
@@ -30,6 +36,7 @@ const TEST_DATA_DIR_ENV: &str = "AGENT_PANEL_TEST_DATA_DIR";
 static MANAGED: OnceCell<Result<ManagedPostgres, String>> = OnceCell::const_new();
 
 /// A database created for one test.
+#[derive(Clone)]
 pub struct TestDatabase {
     /// Connects to this test's database, e.g. for the application under test.
     pub url: String,
@@ -39,6 +46,21 @@ pub struct TestDatabase {
 
 /// Creates an empty database `t_<uuid>`, applies the migrations and connects to it.
 pub async fn test_database() -> TestDatabase {
+    let url = empty_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS_PER_TEST)
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+    MIGRATOR
+        .run(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("migrating {url}: {e}"));
+    TestDatabase { url, pool }
+}
+
+/// Creates an empty database `t_<uuid>`, without migrations, and returns its URL.
+pub async fn empty_database() -> String {
     let admin_url = admin_url().await;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&admin_url)
@@ -49,18 +71,7 @@ pub async fn test_database() -> TestDatabase {
         .await
         .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
     admin.close().await.ok();
-
-    let url = with_database(&admin_url, &name);
-    let pool = PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS_PER_TEST)
-        .connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
-    MIGRATOR
-        .run(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("migrating {name}: {e}"));
-    TestDatabase { url, pool }
+    with_database(&admin_url, &name)
 }
 
 /// The maintenance database `postgres` of the server the tests use.
