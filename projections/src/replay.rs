@@ -93,6 +93,28 @@ async fn read_until(
     Ok(events)
 }
 
+/// [`read_until`], walking the log's global-order index whatever the planner estimates. The
+/// log filter's selectivity cannot be estimated (a row comparison and an expression), and from
+/// the start of a long log the planner chose to sort every event of the types instead: about a
+/// second for the first batch of a 1,000,000-event log, against milliseconds by the index.
+async fn read_in_log_order(
+    pool: &PgPool,
+    types: &[&str],
+    from: Checkpoint,
+    until: Checkpoint,
+) -> anyhow::Result<Vec<StoredEvent>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL enable_seqscan TO off")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SET LOCAL enable_sort TO off")
+        .execute(&mut *tx)
+        .await?;
+    let events = read_until(&mut tx, types, from, until).await?;
+    tx.commit().await?;
+    Ok(events)
+}
+
 /// Applies `events` (not empty) to the shadow schema's tables, in the caller's transaction.
 async fn apply_in_shadow(
     tx: &mut PgConnection,
@@ -159,11 +181,10 @@ async fn follow(
         )));
     }
     let types = p.aggregate_types();
-    let mut conn = pool.acquire().await?;
     let mut at = from;
     let read = async {
         loop {
-            let events = read_until(&mut conn, types, at, until).await?;
+            let events = read_in_log_order(pool, types, at, until).await?;
             let Some(last) = events.last().map(|e| e.checkpoint) else {
                 return anyhow::Ok(());
             };
