@@ -77,6 +77,16 @@ SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payloa
  ORDER BY tx_id, position
  LIMIT $4";
 
+/// Select-list items that make the rest of the calling transaction plan without sequential and
+/// bitmap scans (disfavoured, not forbidden), so that a log read walks the global-order index
+/// for the batch it asks for, whatever the table's statistics say. The read's filters cannot
+/// be estimated well (a row comparison, a function of the snapshot, an expression): on a table
+/// never analysed (autovacuum off, or not yet run after a bulk load) the planner read every event
+/// after the checkpoint with a parallel bitmap scan and sorted them for each batch, and from the
+/// start of a long log it sorted the whole type. Used by the projection lanes and the replay.
+pub const LOG_READS_BY_INDEX: &str =
+    "set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)";
+
 /// The next `limit` settled events of the given aggregate types after `from`.
 pub async fn read_after(
     conn: &mut PgConnection,

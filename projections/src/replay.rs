@@ -23,7 +23,7 @@ use std::time::Instant;
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::dependent_views;
-use crate::log::{read_after, Checkpoint, StoredEvent};
+use crate::log::{read_after, Checkpoint, StoredEvent, LOG_READS_BY_INDEX};
 use crate::projection::Projection;
 
 /// Events applied per shadow transaction.
@@ -93,10 +93,9 @@ async fn read_until(
     Ok(events)
 }
 
-/// [`read_until`], walking the log's global-order index whatever the planner estimates. The
-/// log filter's selectivity cannot be estimated (a row comparison and an expression), and from
-/// the start of a long log the planner chose to sort every event of the types instead: about a
-/// second for the first batch of a 1,000,000-event log, against milliseconds by the index.
+/// [`read_until`] in a transaction of its own that plans the read by index
+/// ([`LOG_READS_BY_INDEX`]; from the start of a 1,000,000-event log the planner sorted the whole
+/// type for the first batch: about a second, against milliseconds by the index).
 async fn read_in_log_order(
     pool: &PgPool,
     types: &[&str],
@@ -104,10 +103,7 @@ async fn read_in_log_order(
     until: Checkpoint,
 ) -> anyhow::Result<Vec<StoredEvent>> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL enable_seqscan TO off")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SET LOCAL enable_sort TO off")
+    sqlx::query(&format!("SELECT {LOG_READS_BY_INDEX}"))
         .execute(&mut *tx)
         .await?;
     let events = read_until(&mut tx, types, from, until).await?;

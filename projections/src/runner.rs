@@ -17,7 +17,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::log::{read_batch, streams_head, Checkpoint, StoredEvent};
+use crate::log::{read_batch, streams_head, Checkpoint, StoredEvent, LOG_READS_BY_INDEX};
 use crate::projection::Projection;
 
 /// Events applied per transaction: large enough to amortise the commit, small enough to keep
@@ -431,14 +431,19 @@ impl Projector {
 /// come from were committed durably: a crash can only lose the last projection commits whole,
 /// rows and checkpoint alike, and the projection applies those events again on restart. It is
 /// visible to other sessions as soon as it commits, like any other transaction.
+///
+/// The transaction also plans its log read by index ([`LOG_READS_BY_INDEX`]): without it, on
+/// a table never analysed, catch-up fell to ~2,800 events/s and each command's read-your-writes
+/// wait grew to ~50 ms. The projections' own statements read and write rows by key, where index
+/// scans are what they use anyway.
 pub async fn lock_checkpoint(
     tx: &mut sqlx::PgConnection,
     name: &str,
 ) -> Result<sqlx::postgres::PgRow, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(&format!(
         "SELECT pg_advisory_xact_lock(hashtext('projection:' || $1)),
-                set_config('synchronous_commit', 'off', true)",
-    )
+                set_config('synchronous_commit', 'off', true), {LOG_READS_BY_INDEX}"
+    ))
     .bind(name)
     .execute(&mut *tx)
     .await?;
