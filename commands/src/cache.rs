@@ -252,21 +252,43 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
         })
     }
 
+    /// Appends the events with one statement ([`Self::insert_all`]): one round trip and the
+    /// commit of the statement itself, where the repository's `persist` opens a transaction,
+    /// inserts and commits (three). The conflict rule is the same (a taken sequence).
     async fn commit(
         &self,
         events: Vec<A::Event>,
         context: Self::AC,
         metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        let id = context.aggregate_id.clone();
+        let id = context.aggregate_id;
         // cqrs-es's EventSink already applied the new events to the context's aggregate while the
         // command was handled (applying them again is the stock snapshot store's bug).
-        let after = context.aggregate.clone();
-        let sequence = context.current_sequence + events.len();
-        match self.shared.inner.commit(events, context, metadata).await {
-            Ok(committed) => {
+        let after = context.aggregate;
+        let mut sequence = context.current_sequence;
+        let envelopes: Vec<EventEnvelope<A>> = events
+            .into_iter()
+            .map(|payload| {
+                sequence += 1;
+                EventEnvelope {
+                    aggregate_id: id.clone(),
+                    sequence,
+                    payload,
+                    metadata: metadata.clone(),
+                }
+            })
+            .collect();
+        if envelopes.is_empty() {
+            return Ok(envelopes);
+        }
+        let serialized = envelopes
+            .iter()
+            .map(SerializedEvent::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        match self.insert_all(&serialized).await {
+            Ok(()) => {
                 self.remember(id, after, sequence);
-                Ok(committed)
+                Ok(envelopes)
             }
             Err(e) => {
                 self.forget(&id);
