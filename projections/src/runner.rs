@@ -5,8 +5,9 @@
 //! `/ready`), retried with a growing delay, and the other projections and the commands go on.
 //! A batch of events and the checkpoint move in one transaction that first takes the
 //! projection's advisory lock, so several server processes can run the same projections
-//! without applying anything twice. Tasks wake on `NOTIFY events` (any process wrote), on a local kick (this process
-//! wrote), and at least every [`POLL_INTERVAL`] (a lost notification costs latency, not data).
+//! without applying anything twice. Tasks wake on `NOTIFY events` naming a type they read (any
+//! process wrote), on a local kick (a mutation waiting for its writes), and at least every
+//! [`POLL_INTERVAL`] (a lost notification costs latency, not data).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub type AfterBatch = Arc<dyn Fn(&'static str, &[StoredEvent]) + Send + Sync>;
 
 struct Lane {
     projection: Arc<dyn Projection>,
+    /// Wakes this lane's task (a local commit of its types, a notification, a waiting mutation).
+    wake: Notify,
     progress: watch::Sender<Checkpoint>,
     /// Where this process may start its next read, past the checkpoint: the settled head seen
     /// by the last read that was not full (only other types' events lie in between). Kept in
@@ -62,7 +65,6 @@ struct Lane {
 pub struct Projector {
     pool: PgPool,
     lanes: Arc<Vec<Lane>>,
-    kick: Arc<Notify>,
     after_batch: Option<AfterBatch>,
 }
 
@@ -72,6 +74,7 @@ impl Projector {
             .into_iter()
             .map(|projection| Lane {
                 projection,
+                wake: Notify::new(),
                 progress: watch::channel(Checkpoint::default()).0,
                 floor: std::sync::Mutex::new(Checkpoint::default()),
             })
@@ -79,7 +82,6 @@ impl Projector {
         Self {
             pool,
             lanes: Arc::new(lanes),
-            kick: Arc::new(Notify::new()),
             after_batch: None,
         }
     }
@@ -124,7 +126,16 @@ impl Projector {
 
     /// Wakes every projection of this process now (called after a local commit).
     pub fn kick(&self) {
-        self.kick.notify_waiters();
+        self.lanes.iter().for_each(|l| l.wake.notify_waiters());
+    }
+
+    /// Wakes the projections of this process that read `aggregate_type` (the others have
+    /// nothing new to read: waking them would cost each an empty transaction).
+    fn kick_readers_of(&self, aggregate_type: &str) {
+        self.lanes
+            .iter()
+            .filter(|l| l.projection.aggregate_types().contains(&aggregate_type))
+            .for_each(|l| l.wake.notify_waiters());
     }
 
     /// Applies everything settled so far, in the calling task; for tools and tests.
@@ -168,7 +179,7 @@ impl Projector {
 
     /// Waits until the projections of `aggregate_type` have passed `target`.
     pub async fn wait_for(&self, aggregate_type: &str, target: Checkpoint) {
-        self.kick();
+        self.kick_readers_of(aggregate_type);
         let waits = self
             .lanes
             .iter()
@@ -185,7 +196,7 @@ impl Projector {
         let kicking = async {
             loop {
                 tokio::time::sleep(WAIT_KICK_INTERVAL).await;
-                self.kick();
+                self.kick_readers_of(aggregate_type);
             }
         };
         let waited = async {
@@ -236,8 +247,13 @@ impl Projector {
                     if let Err(e) = listener.listen("events").await {
                         tracing::warn!(error = %e, "LISTEN events failed");
                     } else {
-                        while listener.recv().await.is_ok() {
-                            self.kick.notify_waiters();
+                        // The payload names the types written (migration 0011); an empty
+                        // one (an older writer) wakes every projection.
+                        while let Ok(n) = listener.recv().await {
+                            match n.payload() {
+                                "" => self.kick(),
+                                types => types.split(',').for_each(|t| self.kick_readers_of(t)),
+                            }
                         }
                     }
                 }
@@ -251,7 +267,7 @@ impl Projector {
         let name = self.lanes[i].projection.name();
         let mut delay = Duration::from_millis(100);
         loop {
-            let notified = self.kick.notified();
+            let notified = self.lanes[i].wake.notified();
             match self.run_batch(i).await {
                 Ok(n) if n > 0 => {
                     delay = Duration::from_millis(100);

@@ -37,3 +37,26 @@ async fn a_test_database_has_every_migration_applied() {
         .count();
     assert_eq!(applied, i64::try_from(known).unwrap());
 }
+
+/// The `events` wake-up names the aggregate types each statement wrote, once each, so a process
+/// wakes only the projections that read them.
+#[tokio::test]
+async fn the_events_notification_names_the_types_written() {
+    let db = test_database().await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool)
+        .await
+        .unwrap();
+    listener.listen("events").await.unwrap();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         SELECT t, gen_random_uuid()::text, 1, 'Noted', '1.0', '{}', '{}'
+           FROM unnest(ARRAY['Contact', 'Agent', 'Contact']) t",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let payload = listener.recv().await.unwrap().payload().to_string();
+    let mut types: Vec<&str> = payload.split(',').collect();
+    types.sort_unstable();
+    assert_eq!(types, ["Agent", "Contact"]);
+}
