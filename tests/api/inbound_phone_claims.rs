@@ -231,24 +231,10 @@ async fn a_claim_of_a_registered_contact_routes_to_it_however_old() {
 fn ana_with_the_phone() -> ContactInput {
     ContactInput {
         name: "Ana".into(),
-        mother_name: None,
         phone: Some(PhoneInput {
             ddi: "55".into(),
             number: "11987654321".into(),
         }),
-        phone2: None,
-        active: true,
-        classification_id: None,
-        tag_ids: Vec::new(),
-        document: None,
-        rg: None,
-        registration_number: None,
-        email: None,
-        birth_date: None,
-        portfolio_agent_id: None,
-        extra1: None,
-        extra2: None,
-        extra3: None,
-        addresses: Vec::new(),
+        ..ContactInput::default()
     }
 }

@@ -294,22 +294,7 @@ async fn find_or_create_contact(
         .unwrap_or_else(|| identifier.to_string());
     let mut contact = ContactInput {
         name,
-        mother_name: None,
-        phone: None,
-        phone2: None,
-        active: true,
-        classification_id: None,
-        tag_ids: Vec::new(),
-        document: None,
-        rg: None,
-        registration_number: None,
-        email: None,
-        birth_date: None,
-        portfolio_agent_id: None,
-        extra1: None,
-        extra2: None,
-        extra3: None,
-        addresses: Vec::new(),
+        ..ContactInput::default()
     };
     if channel.is_phone_channel() {
         let phone =
