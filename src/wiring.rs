@@ -25,6 +25,12 @@ pub fn projections() -> Vec<Arc<dyn Projection>> {
     projections::all()
 }
 
+/// Read models the commands bring up to date in their own transactions
+/// ([`commands::inline`]): the attendances, which every attendance mutation answers from.
+pub fn apply_inline(commands: &Commands) -> anyhow::Result<()> {
+    commands.apply_inline(Arc::new(projections::attendances::AttendancesProjection))
+}
+
 /// The use cases of a running server, for jobs that outlive any request.
 #[derive(Clone)]
 struct JobCommands(ApiState);

@@ -13,14 +13,17 @@
 //! ([`CachedStore::commit_many`]); both keep the cache as the single path does.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
 };
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+
+use crate::inline::{record, Committed, InlineProjection};
+use crate::stored_event::{Checkpoint, StoredEvent};
 
 /// Aggregates kept per type and process; past it the cache starts over (memory stays bounded).
 pub const AGGREGATE_CACHE_CAPACITY: usize = 20_000;
@@ -36,6 +39,8 @@ struct Shared<A: Aggregate> {
     repo: PostgresEventRepository,
     pool: PgPool,
     cache: Mutex<HashMap<String, (A, usize)>>,
+    /// The read model applied in each commit's transaction, if the server set one.
+    inline: OnceLock<Arc<dyn InlineProjection>>,
 }
 
 impl<A: Aggregate> Clone for CachedStore<A> {
@@ -57,8 +62,15 @@ impl<A: Aggregate + Clone> CachedStore<A> {
                 repo: PostgresEventRepository::new(pool.clone()),
                 pool,
                 cache: Mutex::new(HashMap::new()),
+                inline: OnceLock::new(),
             }),
         }
+    }
+
+    /// Applies `projection` in the transaction of every commit from now on (once per store;
+    /// a second call is ignored).
+    pub fn apply_inline(&self, projection: Arc<dyn InlineProjection>) {
+        let _ = self.shared.inline.set(projection);
     }
 
     fn cached(&self, id: &str) -> Option<(A, usize)> {
@@ -178,10 +190,69 @@ impl<A: Aggregate + Clone> CachedStore<A> {
     }
 
     /// Appends `events` to postgres-es's table, in its columns and format, with one statement
-    /// (atomic on its own: one round trip and one commit for a whole bulk action, where the
-    /// repository's `persist` sends one INSERT per event). A sequence already taken, i.e. a
-    /// stream changed since it was loaded, is the optimistic-lock conflict, as in postgres-es.
+    /// (one round trip for a whole bulk action, where the repository's `persist` sends one
+    /// INSERT per event), and records the commit in the running command's journal. With an
+    /// inline read model, the insert and its application share one transaction; if applying
+    /// fails, the events are committed alone and the lane applies them. A sequence already
+    /// taken, i.e. a stream changed since it was loaded, is the optimistic-lock conflict, as in
+    /// postgres-es.
     async fn insert_all(&self, events: &[SerializedEvent]) -> Result<(), AggregateError<A::Error>> {
+        let mut applied_inline = Vec::new();
+        let mut appended = None;
+        if let Some(projection) = self.shared.inline.get() {
+            let mut tx = self.shared.pool.begin().await.map_err(db_error)?;
+            let stored = self.insert(&mut tx, events).await?;
+            match projection.apply_appended(&mut tx, &stored).await {
+                Ok(applied) => {
+                    tx.commit().await.map_err(db_error)?;
+                    if applied {
+                        applied_inline.push(projection.name());
+                    }
+                    appended = Some(stored);
+                }
+                Err(e) => {
+                    tracing::warn!(projection = projection.name(), error = %format!("{e:#}"),
+                        "inline read model failed; its lane will apply the events");
+                    tx.rollback().await.map_err(db_error)?;
+                }
+            }
+        }
+        let stored = match appended {
+            Some(stored) => stored,
+            None => {
+                let mut conn = self.shared.pool.acquire().await.map_err(db_error)?;
+                self.insert(&mut conn, events).await?
+            }
+        };
+        let mut event_types: Vec<String> = Vec::new();
+        for e in &stored {
+            if !event_types.contains(&e.event_type) {
+                event_types.push(e.event_type.clone());
+            }
+        }
+        let mut aggregate_ids: Vec<String> =
+            stored.iter().map(|e| e.aggregate_id.clone()).collect();
+        aggregate_ids.dedup();
+        record(Committed {
+            aggregate_type: A::TYPE,
+            aggregate_ids,
+            head: stored
+                .iter()
+                .map(|e| e.checkpoint)
+                .max()
+                .unwrap_or_default(),
+            event_types,
+            applied_inline,
+        });
+        Ok(())
+    }
+
+    /// The INSERT of `events` on `conn`; the rows come back as the log stores them.
+    async fn insert(
+        &self,
+        conn: &mut PgConnection,
+        events: &[SerializedEvent],
+    ) -> Result<Vec<StoredEvent>, AggregateError<A::Error>> {
         let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
         let sequences: Vec<i64> = events
             .iter()
@@ -191,9 +262,11 @@ impl<A: Aggregate + Clone> CachedStore<A> {
         let versions: Vec<&str> = events.iter().map(|e| e.event_version.as_str()).collect();
         let payloads: Vec<&serde_json::Value> = events.iter().map(|e| &e.payload).collect();
         let metadata: Vec<&serde_json::Value> = events.iter().map(|e| &e.metadata).collect();
-        let inserted = sqlx::query(
+        type Returned = (String, i64, i64, i64, chrono::DateTime<chrono::Utc>);
+        let inserted: Result<Vec<Returned>, _> = sqlx::query_as(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-             SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])",
+             SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
+             RETURNING aggregate_id, sequence, tx_id::text::bigint, position, recorded_at",
         )
         .bind(A::TYPE)
         .bind(&ids)
@@ -202,16 +275,46 @@ impl<A: Aggregate + Clone> CachedStore<A> {
         .bind(&versions)
         .bind(&payloads)
         .bind(&metadata)
-        .execute(&self.shared.pool)
+        .fetch_all(conn)
         .await;
-        match inserted {
-            Ok(_) => Ok(()),
+        let rows = match inserted {
+            Ok(rows) => rows,
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {
-                Err(AggregateError::AggregateConflict)
+                return Err(AggregateError::AggregateConflict)
             }
-            Err(e) => Err(AggregateError::DatabaseConnectionError(Box::new(e))),
-        }
+            Err(e) => return Err(db_error(e)),
+        };
+        let mut placed: HashMap<(String, i64), (Checkpoint, chrono::DateTime<chrono::Utc>)> = rows
+            .into_iter()
+            .map(|(id, sequence, tx_id, position, at)| {
+                ((id, sequence), (Checkpoint { tx_id, position }, at))
+            })
+            .collect();
+        events
+            .iter()
+            .map(|e| {
+                let sequence = i64::try_from(e.sequence).unwrap_or(i64::MAX);
+                let (checkpoint, recorded_at) = placed
+                    .remove(&(e.aggregate_id.clone(), sequence))
+                    .ok_or_else(|| db_error(sqlx::Error::RowNotFound))?;
+                Ok(StoredEvent {
+                    aggregate_type: A::TYPE.to_string(),
+                    aggregate_id: e.aggregate_id.clone(),
+                    sequence,
+                    event_type: e.event_type.clone(),
+                    event_version: e.event_version.clone(),
+                    payload: e.payload.clone(),
+                    metadata: e.metadata.clone(),
+                    checkpoint,
+                    recorded_at,
+                })
+            })
+            .collect()
     }
+}
+
+fn db_error<E: std::error::Error>(e: sqlx::Error) -> AggregateError<E> {
+    AggregateError::DatabaseConnectionError(Box::new(e))
 }
 
 impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {

@@ -7,6 +7,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use domain::kinds::Role;
 use uuid::Uuid;
 
+use crate::inline::Journal;
+
 /// The principal a command runs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -77,6 +79,8 @@ pub struct CommandContext {
     /// The event that caused this command, for process managers (`aggregate/id/sequence`).
     pub causation_id: Option<String>,
     pub now: DateTime<Utc>,
+    /// What the request committed, for its read-your-writes wait (clones share it).
+    pub journal: Journal,
 }
 
 impl CommandContext {
@@ -86,6 +90,7 @@ impl CommandContext {
             correlation_id: correlation_id.into(),
             causation_id: None,
             now,
+            journal: Journal::default(),
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`context`], [`clock`], [`error`]: who, when, and what can go wrong.
-//! - [`store`]: cqrs-es wired to postgres-es.
+//! - [`store`]: cqrs-es wired to postgres-es; [`cache`]: the aggregates kept in memory;
+//!   [`inline`]: read models applied in the command's transaction; [`stored_event`]: the log's rows.
 //! - [`auth`]: sessions, tokens, throttling, login and logout.
 //! - [`admin`]: the catalogue the Admin Panel configures.
 //! - [`contacts`], [`agents`]: one file per use case.
@@ -21,9 +22,11 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod inline;
 pub mod passwords;
 pub mod services;
 pub mod store;
+pub mod stored_event;
 pub mod tokens;
 
 pub use clock::Clock;

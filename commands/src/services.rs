@@ -2,6 +2,8 @@
 //! aggregate (and handles on the attendances' store, for bulk actions, and the contacts' store,
 //! for reading a contact from its events), and the deployment's settings.
 
+use std::sync::Arc;
+
 use chrono::Duration;
 use domain::agent::Agent;
 use domain::attendance::Attendance;
@@ -10,6 +12,7 @@ use sqlx::PgPool;
 
 use crate::cache::CachedStore;
 use crate::clock::Clock;
+use crate::inline::InlineProjection;
 use crate::store::{cqrs, Cqrs};
 
 /// Deployment settings the use cases obey.
@@ -55,5 +58,16 @@ impl Commands {
             clock,
             settings,
         }
+    }
+
+    /// Applies `projection` in the transaction of every commit of its aggregate type
+    /// ([`crate::inline`]); the stores of attendances and contacts can carry one.
+    pub fn apply_inline(&self, projection: Arc<dyn InlineProjection>) -> anyhow::Result<()> {
+        match projection.aggregate_type() {
+            "Attendance" => self.attendance_store.apply_inline(projection),
+            "Contact" => self.contact_store.apply_inline(projection),
+            other => anyhow::bail!("no store of {other} events applies read models inline"),
+        }
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::cache::CachedStore;
 use crate::context::CommandContext;
 use crate::error::{from_aggregate, CommandError};
+use crate::inline::JOURNAL;
 
 /// The framework for one aggregate type.
 pub type Cqrs<A> = CqrsFramework<A, CachedStore<A>>;
@@ -54,7 +55,8 @@ impl EventUpcaster for DomainUpcasters {
 pub const CONFLICT_RETRIES: usize = 4;
 
 /// Runs one command on one aggregate instance with the request's metadata; a lost optimistic-lock
-/// race is retried on the fresh state up to [`CONFLICT_RETRIES`] times, then CONFLICT.
+/// race is retried on the fresh state up to [`CONFLICT_RETRIES`] times, then CONFLICT. The
+/// commit is recorded in the request's journal (`ctx.journal`).
 pub async fn execute<A>(
     cqrs: &Cqrs<A>,
     id: Uuid,
@@ -69,10 +71,8 @@ where
     let aggregate_id = id.to_string();
     let mut attempt = 0;
     loop {
-        match cqrs
-            .execute_with_metadata(&aggregate_id, command.clone(), ctx.metadata())
-            .await
-        {
+        let run = cqrs.execute_with_metadata(&aggregate_id, command.clone(), ctx.metadata());
+        match JOURNAL.scope(ctx.journal.clone(), run).await {
             Err(cqrs_es::AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => {
                 attempt += 1
             }
@@ -117,7 +117,9 @@ where
             Err(e) => outcomes.push(Some(Err(e.into()))),
         }
     }
-    match store.commit_many(decided, &ctx.metadata()).await {
+    let metadata = ctx.metadata();
+    let commit = store.commit_many(decided, &metadata);
+    match JOURNAL.scope(ctx.journal.clone(), commit).await {
         Ok(()) => accepted.iter().for_each(|&i| outcomes[i] = Some(Ok(()))),
         Err(cqrs_es::AggregateError::AggregateConflict) => {
             for &i in &accepted {

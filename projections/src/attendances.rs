@@ -4,7 +4,10 @@
 //! derived from the result, and message events add a message row. A batch of events is folded
 //! in memory and each table written with one statement ([`crate::fold`], [`crate::rows`]).
 //!
-//! Applying runs inside the checkpoint's transaction, so an event is applied exactly once; the
+//! The command that appends to an attendance applies its events here in its own transaction
+//! ([`commands::inline`]), so a mutation answers from these rows without waiting for the lane.
+//! The lane applies every event in the checkpoint's transaction too, and skips those the row's
+//! `version` already holds, so an event is applied exactly once whichever comes first; the
 //! inserts still tolerate a repeat (`ON CONFLICT`), which costs nothing and keeps a manual
 //! replay safe.
 
@@ -17,7 +20,9 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::fold::fold_streams;
+use commands::inline::{InlineFuture, InlineProjection};
+
+use crate::fold::{fold_streams, refuse_gaps, Folded};
 use crate::log::StoredEvent;
 use crate::projection::{ApplyFuture, Projection};
 use crate::rows::{
@@ -60,50 +65,96 @@ impl Projection for AttendancesProjection {
     ) -> ApplyFuture<'a> {
         Box::pin(async move {
             let folded = fold_streams::<Attendance>(&mut *tx, "attendances", events).await?;
-            let mut rows = Vec::with_capacity(folded.len());
-            let mut messages = Vec::new();
-            let mut windows: HashMap<(Uuid, Uuid, &str), DateTime<Utc>> = HashMap::new();
-            for f in &folded {
-                let Some(s) = f.state.state() else { continue };
-                rows.push((f.existed, AttendanceRecord::of(&f.state, s)));
-                for (e, ev) in &f.events {
-                    if let Some(m) = message_of(f.id, e.sequence, ev) {
-                        messages.push(m);
-                    }
-                    if let AttendanceEvent::CustomerMessageReceived { at, .. } = ev {
-                        let last = windows
-                            .entry((s.account_id, s.contact_id, s.channel.as_str()))
-                            .or_insert(*at);
-                        *last = (*last).max(*at);
-                    }
-                }
-            }
-            write_rows(&mut *tx, "attendances", &["id"], rows).await?;
-            let messages: Vec<MessageRecord> = messages.iter().map(MessageRecord::of).collect();
-            if messages.len() >= COPY_MIN_ROWS {
-                // Only its own event adds a message, and each event is applied once.
-                copy_rows(&mut *tx, "attendance_messages", &messages).await?;
-            } else {
-                let conflict = "ON CONFLICT (id) DO NOTHING";
-                insert_rows(&mut *tx, "attendance_messages", &messages, conflict).await?;
-            }
-            // In key order: concurrent rebuild writers then lock shared rows in the same order.
-            let mut windows: Vec<_> = windows.into_iter().collect();
-            windows.sort_unstable_by_key(|(key, _)| *key);
-            let windows: Vec<WindowRecord> = windows
-                .into_iter()
-                .map(|((account_id, contact_id, channel), at)| WindowRecord {
-                    account_id,
-                    contact_id,
-                    channel,
-                    last_inbound_at: ts(at),
-                })
-                .collect();
-            let conflict = "ON CONFLICT (account_id, contact_id, channel) DO UPDATE
-                SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)";
-            insert_rows(tx, "contact_windows", &windows, conflict).await
+            refuse_gaps(&folded)?;
+            write_folded(tx, &folded).await
         })
     }
+}
+
+/// The command appending to an attendance brings its rows up to date in the same transaction
+/// ([`commands::inline`]); the lane then skips those events.
+impl InlineProjection for AttendancesProjection {
+    fn name(&self) -> &'static str {
+        Projection::name(self)
+    }
+
+    fn aggregate_type(&self) -> &'static str {
+        "Attendance"
+    }
+
+    fn apply_appended<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> InlineFuture<'a> {
+        Box::pin(async move {
+            let folded = fold_streams::<Attendance>(&mut *tx, "attendances", events).await?;
+            if folded
+                .iter()
+                .any(|f| f.gap.is_some() || f.events.len() < events_of(f.id, events))
+            {
+                return Ok(false);
+            }
+            write_folded(tx, &folded).await?;
+            Ok(true)
+        })
+    }
+}
+
+/// How many of `events` belong to stream `id`.
+fn events_of(id: Uuid, events: &[StoredEvent]) -> usize {
+    let id = id.to_string();
+    events.iter().filter(|e| e.aggregate_id == id).count()
+}
+
+/// Writes what a fold changed: each changed attendance's row, the messages its applied events
+/// add, and the WhatsApp windows they move.
+async fn write_folded(
+    tx: &mut PgConnection,
+    folded: &[Folded<'_, Attendance>],
+) -> anyhow::Result<()> {
+    let mut rows = Vec::with_capacity(folded.len());
+    let mut messages = Vec::new();
+    let mut windows: HashMap<(Uuid, Uuid, &str), DateTime<Utc>> = HashMap::new();
+    for f in folded.iter().filter(|f| f.changed()) {
+        let Some(s) = f.state.state() else { continue };
+        rows.push((f.existed, AttendanceRecord::of(&f.state, s)));
+        for (e, ev) in &f.events {
+            if let Some(m) = message_of(f.id, e.sequence, ev) {
+                messages.push(m);
+            }
+            if let AttendanceEvent::CustomerMessageReceived { at, .. } = ev {
+                let last = windows
+                    .entry((s.account_id, s.contact_id, s.channel.as_str()))
+                    .or_insert(*at);
+                *last = (*last).max(*at);
+            }
+        }
+    }
+    write_rows(&mut *tx, "attendances", &["id"], rows).await?;
+    let messages: Vec<MessageRecord> = messages.iter().map(MessageRecord::of).collect();
+    if messages.len() >= COPY_MIN_ROWS {
+        // Only its own event adds a message, and each event is applied once.
+        copy_rows(&mut *tx, "attendance_messages", &messages).await?;
+    } else {
+        let conflict = "ON CONFLICT (id) DO NOTHING";
+        insert_rows(&mut *tx, "attendance_messages", &messages, conflict).await?;
+    }
+    // In key order: concurrent writers (rebuild writers, commands) lock shared rows in one order.
+    let mut windows: Vec<_> = windows.into_iter().collect();
+    windows.sort_unstable_by_key(|(key, _)| *key);
+    let windows: Vec<WindowRecord> = windows
+        .into_iter()
+        .map(|((account_id, contact_id, channel), at)| WindowRecord {
+            account_id,
+            contact_id,
+            channel,
+            last_inbound_at: ts(at),
+        })
+        .collect();
+    let conflict = "ON CONFLICT (account_id, contact_id, channel) DO UPDATE
+        SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)";
+    insert_rows(tx, "contact_windows", &windows, conflict).await
 }
 
 /// The whole row of one opened attendance, derived from its folded state.

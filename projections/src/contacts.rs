@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::fold::fold_streams;
+use crate::fold::{fold_streams, refuse_gaps};
 use crate::log::StoredEvent;
 use crate::projection::{ApplyFuture, Projection};
 use crate::rows::{ts, write_rows, CopyLine, TableRow};
@@ -50,8 +50,10 @@ impl Projection for ContactsProjection {
     ) -> ApplyFuture<'a> {
         Box::pin(async move {
             let folded = fold_streams::<Contact>(&mut *tx, "contacts", events).await?;
+            refuse_gaps(&folded)?;
             let rows = folded
                 .iter()
+                .filter(|f| f.changed())
                 .map(|f| (f.existed, ContactRow::of(&f.state)))
                 .collect();
             write_rows(tx, "contacts", &["id"], rows).await

@@ -19,12 +19,44 @@ pub struct Folded<'e, A: Aggregate> {
     pub state: A,
     /// Whether the stream had a stored row before this batch.
     pub existed: bool,
+    /// The events applied here: those past the stored row's version, in order.
     pub events: Vec<(&'e StoredEvent, A::Event)>,
+    /// The first event that did not follow the row's version (an earlier one is missing); it and
+    /// the stream's later events of the batch were not applied.
+    pub gap: Option<Gap>,
+}
+
+/// An event that does not follow its row: the row stands at `version`, the event is `sequence`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub version: i64,
+    pub sequence: i64,
+}
+
+impl<A: Aggregate> Folded<'_, A> {
+    /// Whether the batch changed the stream's row.
+    pub fn changed(&self) -> bool {
+        !self.events.is_empty()
+    }
+}
+
+/// The first gap among `folded`, as an error naming the stream.
+pub fn refuse_gaps<A: Aggregate>(folded: &[Folded<'_, A>]) -> anyhow::Result<()> {
+    match folded.iter().find_map(|f| f.gap.map(|g| (f.id, g))) {
+        Some((id, g)) => anyhow::bail!(
+            "stream {id}: event {} does not follow the stored row's version {}",
+            g.sequence,
+            g.version
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Decodes (upcasting old versions) and folds `events` into the states stored in `table`'s
-/// `state` column (the default state for a stream with no row yet). Streams come back in the
-/// order of their first event in the batch.
+/// `state` column (the default state for a stream with no row yet), skipping the events the
+/// row's `version` already holds. Streams come back in the order of their first event in the
+/// batch. The rows are locked in key order, so that transactions folding overlapping sets of
+/// streams (a lane, a bulk command) cannot deadlock.
 pub async fn fold_streams<'e, A>(
     tx: &mut PgConnection,
     table: &'static str,
@@ -36,36 +68,52 @@ where
 {
     let mut index: HashMap<Uuid, usize> = HashMap::new();
     let mut folded: Vec<Folded<'e, A>> = Vec::new();
-    let mut decoded = Vec::with_capacity(events.len());
+    let mut slots = Vec::with_capacity(events.len());
     for e in events {
         let id: Uuid = e.aggregate_id.parse()?;
-        let ev: A::Event = crate::upcast::decode(e)?;
         let slot = *index.entry(id).or_insert_with(|| {
             folded.push(Folded {
                 id,
                 state: A::default(),
                 existed: false,
                 events: Vec::new(),
+                gap: None,
             });
             folded.len() - 1
         });
-        decoded.push((slot, e, ev));
+        slots.push(slot);
     }
     let ids: Vec<Uuid> = folded.iter().map(|f| f.id).collect();
     // Decoded straight from the column's text, without an intermediate JSON value.
-    let stored: Vec<(Uuid, sqlx::types::Json<A>)> = sqlx::query_as(&format!(
-        "SELECT id, state FROM {table} WHERE id = ANY($1) FOR UPDATE"
+    let stored: Vec<(Uuid, i64, sqlx::types::Json<A>)> = sqlx::query_as(&format!(
+        "SELECT id, version, state FROM {table} WHERE id = ANY($1) ORDER BY id FOR UPDATE"
     ))
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
-    for (id, state) in stored {
-        let f = &mut folded[index[&id]];
+    let mut versions = vec![0i64; folded.len()];
+    for (id, version, state) in stored {
+        let slot = index[&id];
+        let f = &mut folded[slot];
         f.state = state.0;
         f.existed = true;
+        versions[slot] = version;
     }
-    for (slot, e, ev) in decoded {
+    for (e, slot) in events.iter().zip(slots) {
         let f = &mut folded[slot];
+        let version = &mut versions[slot];
+        if f.gap.is_some() || e.sequence <= *version {
+            continue;
+        }
+        if e.sequence != *version + 1 {
+            f.gap = Some(Gap {
+                version: *version,
+                sequence: e.sequence,
+            });
+            continue;
+        }
+        *version = e.sequence;
+        let ev: A::Event = crate::upcast::decode(e)?;
         f.state.apply(ev.clone());
         f.events.push((e, ev));
     }

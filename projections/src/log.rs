@@ -15,54 +15,20 @@
 //! after the checkpoint: nothing is ever skipped. Events of one aggregate keep their order,
 //! because the writer of sequence n+1 loaded sequence n after it had committed, and so received
 //! its transaction id later. The price is latency: an open writing transaction holds back the
-//! events of later ones until it ends (commands keep their transactions to one INSERT).
+//! events of later ones until it ends (a command's transaction is one INSERT, plus the rows of
+//! the read model it applies inline: a few milliseconds).
 //!
 //! A reader of some types only ([`read_batch`]) also learns the settled head of the whole log
 //! in the same snapshot: when its batch was not full, nothing of its types lies between its last
 //! event and that head, so its next read may start there instead of walking the other types'
 //! events again on every wake-up.
 
-use serde_json::Value;
 use std::sync::LazyLock;
 
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-/// How far a reader has come: the last `(tx_id, position)` applied. `(0, 0)` is the beginning.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Checkpoint {
-    pub tx_id: i64,
-    pub position: i64,
-}
-
-/// One stored event, as projections read it.
-#[derive(Debug, Clone)]
-pub struct StoredEvent {
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    pub sequence: i64,
-    pub event_type: String,
-    pub event_version: String,
-    pub payload: Value,
-    pub metadata: Value,
-    pub checkpoint: Checkpoint,
-    pub recorded_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl StoredEvent {
-    /// `Contact/5b0.../3`: how errors and causation ids name an event.
-    pub fn identity(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.aggregate_type, self.aggregate_id, self.sequence
-        )
-    }
-
-    /// A metadata entry, e.g. `actor` or `correlation_id`.
-    pub fn meta(&self, key: &str) -> Option<&str> {
-        self.metadata.get(key).and_then(Value::as_str)
-    }
-}
+pub use commands::stored_event::{Checkpoint, StoredEvent};
 
 // `aggregate_type || ''` keeps the planner on the global-order index: compared as is, it may
 // pick the primary key for the type and sort every event of that type (over a second on a log

@@ -20,6 +20,13 @@ pub trait Projection: Send + Sync + 'static {
     /// The aggregate types (`Contact`, `Agent`, `Attendance`) whose events it reads.
     fn aggregate_types(&self) -> &'static [&'static str];
 
+    /// Whether events of this type change its rows (a mutation that wrote only events it
+    /// ignores does not wait for it). All of its aggregate types' events, unless it says less.
+    fn reads_event(&self, aggregate_type: &str, event_type: &str) -> bool {
+        let _ = event_type;
+        self.aggregate_types().contains(&aggregate_type)
+    }
+
     /// Applies one event inside the caller's transaction.
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a>;
 

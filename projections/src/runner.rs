@@ -18,6 +18,8 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use commands::inline::Committed;
+
 use crate::log::{read_batch, streams_head, Checkpoint, StoredEvent, LOG_READS_BY_INDEX};
 use crate::projection::Projection;
 
@@ -177,14 +179,62 @@ impl Projector {
         Ok(())
     }
 
+    /// Read-your-writes for what a request committed: waits until every projection that reads
+    /// one of a commit's event types, and did not apply it inline, has passed the commit. A
+    /// request that committed nothing (a repeated idempotency key, a no-op) waits for the last
+    /// events of `streams` instead, which may have been written by its first attempt.
+    pub async fn wait_for_commits(
+        &self,
+        commits: &[Committed],
+        streams: (&str, &[String]),
+    ) -> anyhow::Result<()> {
+        if commits.is_empty() {
+            return self.wait_for_streams(streams.0, streams.1).await;
+        }
+        let mut waits = Vec::new();
+        for c in commits {
+            for (i, lane) in self.lanes.iter().enumerate() {
+                let p = &lane.projection;
+                let behind = !c.applied_inline.contains(&p.name())
+                    && c.event_types
+                        .iter()
+                        .any(|t| p.reads_event(c.aggregate_type, t));
+                if behind {
+                    waits.push((i, c.head));
+                }
+            }
+        }
+        self.wait_lanes(&waits).await;
+        Ok(())
+    }
+
     /// Waits until the projections of `aggregate_type` have passed `target`.
     pub async fn wait_for(&self, aggregate_type: &str, target: Checkpoint) {
-        self.kick_readers_of(aggregate_type);
-        let waits = self
+        let waits: Vec<(usize, Checkpoint)> = self
             .lanes
             .iter()
-            .filter(|l| l.projection.aggregate_types().contains(&aggregate_type))
-            .map(|l| {
+            .enumerate()
+            .filter(|(_, l)| l.projection.aggregate_types().contains(&aggregate_type))
+            .map(|(i, _)| (i, target))
+            .collect();
+        self.wait_lanes(&waits).await;
+    }
+
+    /// Waits until each lane `i` has passed its target, waking them meanwhile.
+    async fn wait_lanes(&self, targets: &[(usize, Checkpoint)]) {
+        if targets.is_empty() {
+            return;
+        }
+        let kick = || {
+            targets
+                .iter()
+                .for_each(|(i, _)| self.lanes[*i].wake.notify_waiters())
+        };
+        kick();
+        let waits = targets
+            .iter()
+            .map(|&(i, target)| (&self.lanes[i], target))
+            .map(|(l, target)| {
                 let mut rx = l.progress.subscribe();
                 async move {
                     let _ = rx.wait_for(|cp| *cp >= target).await;
@@ -196,7 +246,7 @@ impl Projector {
         let kicking = async {
             loop {
                 tokio::time::sleep(WAIT_KICK_INTERVAL).await;
-                self.kick_readers_of(aggregate_type);
+                kick();
             }
         };
         let waited = async {
@@ -209,11 +259,7 @@ impl Projector {
             .await
             .is_err()
         {
-            tracing::warn!(
-                aggregate_type,
-                ?target,
-                "read models did not catch up in time"
-            );
+            tracing::warn!(?targets, "read models did not catch up in time");
         }
     }
 

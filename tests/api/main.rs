@@ -17,6 +17,7 @@ mod db_smoke;
 mod errors;
 mod helpers;
 mod inbound_phone_claims;
+mod inline;
 mod login;
 mod realtime;
 mod routing;

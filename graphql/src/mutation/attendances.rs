@@ -10,7 +10,7 @@ use commands::attendances::support::{record_attachment, MessageInput};
 use commands::attendances::{
     bulk, finalize, hand_off, mark_pending, rescue, send_message, transfer,
 };
-use commands::CommandError;
+use commands::{CommandContext, CommandError};
 use domain::attendance::AttachmentRef;
 use uuid::Uuid;
 
@@ -124,14 +124,13 @@ async fn message_input(
     })
 }
 
-/// The attendance as its read model shows it once its own events are applied.
-pub async fn projected_attendance(ctx: &Context<'_>, id: Uuid) -> ApiResult<Attendance> {
-    let state = ctx.data_unchecked::<ApiState>();
-    state
-        .projector()
-        .wait_for_stream("Attendance", &id.to_string())
-        .await
-        .map_err(internal)?;
+/// The attendance as its read model shows it once the request's own writes are applied.
+pub async fn projected_attendance(
+    ctx: &Context<'_>,
+    c: &CommandContext,
+    id: Uuid,
+) -> ApiResult<Attendance> {
+    wait_for_own_writes(ctx, c, &[id]).await?;
     Attendance::load(ctx, id)
         .await?
         .ok_or_else(|| gql(CommandError::not_found("attendance")))
@@ -167,7 +166,7 @@ impl AttendancesMutation {
             idempotency_key: input.idempotency_key,
         };
         let id = open_outbound(state.commands(), &c, open).await.gql()?;
-        projected_attendance(ctx, id).await
+        projected_attendance(ctx, &c, id).await
     }
 
     async fn send_message(
@@ -190,11 +189,7 @@ impl AttendancesMutation {
         )
         .await
         .gql()?;
-        state
-            .projector()
-            .wait_for_stream("Attendance", &attendance_id.to_string())
-            .await
-            .map_err(internal)?;
+        wait_for_own_writes(ctx, &c, &[attendance_id]).await?;
         Message::load(ctx, id)
             .await?
             .ok_or_else(|| gql(CommandError::not_found("message")))
@@ -207,7 +202,7 @@ impl AttendancesMutation {
         mark_pending::mark_pending(state.commands(), &c, attendance_id)
             .await
             .gql()?;
-        projected_attendance(ctx, attendance_id).await
+        projected_attendance(ctx, &c, attendance_id).await
     }
 
     async fn rescue_attendance(
@@ -221,7 +216,7 @@ impl AttendancesMutation {
         rescue::rescue(state.commands(), &c, attendance_id)
             .await
             .gql()?;
-        projected_attendance(ctx, attendance_id).await
+        projected_attendance(ctx, &c, attendance_id).await
     }
 
     /// Requests the survey when the service has one.
@@ -237,7 +232,7 @@ impl AttendancesMutation {
         finalize::finalize(state.commands(), &c, attendance_id, reason, false)
             .await
             .gql()?;
-        projected_attendance(ctx, attendance_id).await
+        projected_attendance(ctx, &c, attendance_id).await
     }
 
     /// Exactly one of toServiceId (back to WAITING there) or toAgentId.
@@ -260,7 +255,7 @@ impl AttendancesMutation {
         )
         .await
         .gql()?;
-        projected_attendance(ctx, attendance_id).await
+        projected_attendance(ctx, &c, attendance_id).await
     }
 
     /// Item 6: 1 to 50 distinct ids, else LIMIT_EXCEEDED before anything changes.
@@ -275,7 +270,7 @@ impl AttendancesMutation {
         let outcome = bulk::rescue_many(state.commands(), &c, &attendance_ids)
             .await
             .gql()?;
-        wait_for_all(ctx, &outcome.succeeded).await?;
+        wait_for_all(ctx, &c, &outcome.succeeded).await?;
         Ok(outcome.into())
     }
 
@@ -292,7 +287,7 @@ impl AttendancesMutation {
         let outcome = bulk::finalize_many(state.commands(), &c, &attendance_ids, reason)
             .await
             .gql()?;
-        wait_for_all(ctx, &outcome.succeeded).await?;
+        wait_for_all(ctx, &c, &outcome.succeeded).await?;
         Ok(outcome.into())
     }
 
@@ -319,13 +314,21 @@ impl AttendancesMutation {
             attachments: Vec::new(),
         };
         let received = receive_inbound(state.commands(), &c, inbound).await.gql()?;
-        // The contact may be new: Attendance.contact must find it.
-        state
-            .projector()
-            .wait_for_stream("Contact", &received.contact_id.to_string())
-            .await
-            .map_err(internal)?;
-        projected_attendance(ctx, received.attendance_id).await
+        // Attendance.contact must find the contact: created by this request (its commit is in
+        // the journal) or by another one that may still be on its way to the read model.
+        let created_contact = c
+            .journal
+            .commits()
+            .iter()
+            .any(|commit| commit.aggregate_type == "Contact");
+        if !created_contact {
+            state
+                .projector()
+                .wait_for_stream("Contact", &received.contact_id.to_string())
+                .await
+                .map_err(internal)?;
+        }
+        projected_attendance(ctx, &c, received.attendance_id).await
     }
 
     /// Flow engines (role INTEGRATION token): hand an IN_FLOW attendance to a service queue.
@@ -341,17 +344,28 @@ impl AttendancesMutation {
         hand_off::hand_off(state.commands(), &c, attendance_id, service_id)
             .await
             .gql()?;
-        projected_attendance(ctx, attendance_id).await
+        projected_attendance(ctx, &c, attendance_id).await
     }
 }
 
 /// Read-your-writes for bulk actions: the lists the panel re-queries show every change.
-async fn wait_for_all(ctx: &Context<'_>, ids: &[Uuid]) -> ApiResult<()> {
+async fn wait_for_all(ctx: &Context<'_>, c: &CommandContext, ids: &[Uuid]) -> ApiResult<()> {
+    wait_for_own_writes(ctx, c, ids).await
+}
+
+/// Waits until the read models hold what the request committed (its journal): only the
+/// projections that read those events and did not apply them in the command's transaction.
+/// A request that committed nothing waits for the attendances' last events instead.
+async fn wait_for_own_writes(
+    ctx: &Context<'_>,
+    c: &CommandContext,
+    attendance_ids: &[Uuid],
+) -> ApiResult<()> {
     let state = ctx.data_unchecked::<ApiState>();
-    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let ids: Vec<String> = attendance_ids.iter().map(Uuid::to_string).collect();
     state
         .projector()
-        .wait_for_streams("Attendance", &ids)
+        .wait_for_commits(&c.journal.commits(), ("Attendance", &ids))
         .await
         .map_err(internal)
 }

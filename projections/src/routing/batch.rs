@@ -47,16 +47,14 @@ pub async fn apply_attendance_run(
     run.write(tx).await
 }
 
+/// Attendance events that move nothing here (`place::next`): messages.
+pub const MOVES_NOTHING: &[&str] = &["CustomerMessageReceived", "AgentMessageSent"];
+
 /// The events that can move an attendance, decoded; messages move nothing (`place::next`).
 fn decode(events: &[StoredEvent]) -> anyhow::Result<Vec<(&StoredEvent, Uuid, AttendanceEvent)>> {
     let mut out = Vec::with_capacity(events.len());
     for e in events {
-        if e.aggregate_type != "Attendance"
-            || matches!(
-                e.event_type.as_str(),
-                "CustomerMessageReceived" | "AgentMessageSent"
-            )
-        {
+        if e.aggregate_type != "Attendance" || MOVES_NOTHING.contains(&e.event_type.as_str()) {
             continue;
         }
         let ev: AttendanceEvent = crate::upcast::decode(e)?;

@@ -37,6 +37,15 @@ impl Projection for RoutingProjection {
         ]
     }
 
+    /// Messages move no attendance (see [`batch`]).
+    fn reads_event(&self, aggregate_type: &str, event_type: &str) -> bool {
+        match aggregate_type {
+            "Attendance" => !batch::MOVES_NOTHING.contains(&event_type),
+            "Agent" => true,
+            _ => false,
+        }
+    }
+
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         self.apply_batch(tx, std::slice::from_ref(event))
     }
