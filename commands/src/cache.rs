@@ -15,9 +15,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cqrs_es::persist::{
-    EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
-};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlx::{PgConnection, PgPool};
@@ -36,7 +34,6 @@ pub struct CachedStore<A: Aggregate> {
 
 struct Shared<A: Aggregate> {
     inner: PersistedEventStore<PostgresEventRepository, A>,
-    repo: PostgresEventRepository,
     pool: PgPool,
     cache: Mutex<HashMap<String, (A, usize)>>,
     /// The read model applied in each commit's transaction, if the server set one.
@@ -59,7 +56,6 @@ impl<A: Aggregate + Clone> CachedStore<A> {
         Self {
             shared: Arc::new(Shared {
                 inner,
-                repo: PostgresEventRepository::new(pool.clone()),
                 pool,
                 cache: Mutex::new(HashMap::new()),
                 inline: OnceLock::new(),
@@ -331,28 +327,13 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
         &self,
         aggregate_id: &str,
     ) -> Result<Self::AC, AggregateError<A::Error>> {
-        let Some((mut aggregate, mut sequence)) = self.cached(aggregate_id) else {
-            return self.shared.inner.load_aggregate(aggregate_id).await;
-        };
-        let newer = self
-            .shared
-            .repo
-            .get_last_events::<A>(aggregate_id, sequence)
-            .await
-            .map_err(|e| AggregateError::DatabaseConnectionError(Box::new(e)))?;
-        for e in newer {
-            let payload = domain::upcasting::upcast(&e.event_type, &e.event_version, e.payload);
-            let event: A::Event = serde_json::from_value(payload)
-                .map_err(|e| AggregateError::DeserializationError(Box::new(e)))?;
-            aggregate.apply(event);
-            sequence = e.sequence;
-        }
-        Ok(EventStoreAggregateContext {
-            aggregate_id: aggregate_id.to_string(),
-            aggregate,
-            current_sequence: sequence,
-            current_snapshot: None,
-        })
+        // One prepared query whatever the cached sequence (postgres-es's `get_last_events`
+        // writes the sequence into the SQL text: a statement parsed anew on every command, and
+        // one more in each connection's statement cache, pushing the others out).
+        self.load_many(&[aggregate_id.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| AggregateError::UnexpectedError("no context loaded".into()))
     }
 
     /// Appends the events with one statement ([`Self::insert_all`]): one round trip and the

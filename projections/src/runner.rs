@@ -6,8 +6,9 @@
 //! A batch of events and the checkpoint move in one transaction that first takes the
 //! projection's advisory lock, so several server processes can run the same projections
 //! without applying anything twice. Tasks wake on `NOTIFY events` naming a type they read (any
-//! process wrote), on a local kick (a mutation waiting for its writes), and at least every
-//! [`POLL_INTERVAL`] (a lost notification costs latency, not data).
+//! process wrote; after gathering further commits for [`GATHER`]), at once on a local kick (a
+//! mutation waiting for its writes), and at least every [`POLL_INTERVAL`] (a lost notification
+//! costs latency, not data).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +37,13 @@ pub const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a waiting mutation wakes the projections again.
 const WAIT_KICK_INTERVAL: Duration = Duration::from_millis(10);
 
+/// How long a lane woken by a commit notification gathers further commits before reading, when
+/// no mutation waits for it: under load one transaction then applies the events of many
+/// commands instead of one each (the commands' own rows are already written inline, and a
+/// waiting mutation still wakes the lane at once). This is the most a subscription or a counter
+/// lags behind a commit nobody waits for.
+pub const GATHER: Duration = Duration::from_millis(20);
+
 /// The longest delay between retries of a failing event.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
@@ -53,8 +61,10 @@ pub type AfterBatch = Arc<dyn Fn(&'static str, &[StoredEvent]) + Send + Sync>;
 
 struct Lane {
     projection: Arc<dyn Projection>,
-    /// Wakes this lane's task (a local commit of its types, a notification, a waiting mutation).
+    /// Wakes this lane's task at once (a waiting mutation).
     wake: Notify,
+    /// Wakes it after [`GATHER`] (a notification of a commit of its types).
+    nudge: Notify,
     progress: watch::Sender<Checkpoint>,
     /// Where this process may start its next read, past the checkpoint: the settled head seen
     /// by the last read that was not full (only other types' events lie in between). Kept in
@@ -77,6 +87,7 @@ impl Projector {
             .map(|projection| Lane {
                 projection,
                 wake: Notify::new(),
+                nudge: Notify::new(),
                 progress: watch::channel(Checkpoint::default()).0,
                 floor: std::sync::Mutex::new(Checkpoint::default()),
             })
@@ -126,18 +137,18 @@ impl Projector {
         Ok(handles)
     }
 
-    /// Wakes every projection of this process now (called after a local commit).
+    /// Wakes every projection of this process now.
     pub fn kick(&self) {
         self.lanes.iter().for_each(|l| l.wake.notify_waiters());
     }
 
-    /// Wakes the projections of this process that read `aggregate_type` (the others have
-    /// nothing new to read: waking them would cost each an empty transaction).
-    fn kick_readers_of(&self, aggregate_type: &str) {
+    /// Wakes, after [`GATHER`], the projections of this process that read `aggregate_type` (the
+    /// others have nothing new to read: waking them would cost each an empty transaction).
+    fn nudge_readers_of(&self, aggregate_type: &str) {
         self.lanes
             .iter()
             .filter(|l| l.projection.aggregate_types().contains(&aggregate_type))
-            .for_each(|l| l.wake.notify_waiters());
+            .for_each(|l| l.nudge.notify_waiters());
     }
 
     /// Applies everything settled so far, in the calling task; for tools and tests.
@@ -297,8 +308,8 @@ impl Projector {
                         // one (an older writer) wakes every projection.
                         while let Ok(n) = listener.recv().await {
                             match n.payload() {
-                                "" => self.kick(),
-                                types => types.split(',').for_each(|t| self.kick_readers_of(t)),
+                                "" => self.lanes.iter().for_each(|l| l.nudge.notify_waiters()),
+                                types => types.split(',').for_each(|t| self.nudge_readers_of(t)),
                             }
                         }
                     }
@@ -310,18 +321,29 @@ impl Projector {
     }
 
     async fn run_lane(&self, i: usize) {
-        let name = self.lanes[i].projection.name();
+        let lane = &self.lanes[i];
+        let name = lane.projection.name();
         let mut delay = Duration::from_millis(100);
         loop {
-            let notified = self.lanes[i].wake.notified();
+            // Registered before reading: a wake-up during the read is not lost.
+            let woken = lane.wake.notified();
+            let nudged = lane.nudge.notified();
             match self.run_batch(i).await {
-                Ok(n) if n > 0 => {
+                Ok(n) if n as i64 >= BATCH_SIZE => {
                     delay = Duration::from_millis(100);
                     continue;
                 }
+                // Caught up with what was settled: wait for news.
                 Ok(_) => {
                     delay = Duration::from_millis(100);
-                    let _ = tokio::time::timeout(POLL_INTERVAL, notified).await;
+                    tokio::select! {
+                        _ = woken => {}
+                        _ = nudged => {
+                            let woken = lane.wake.notified();
+                            let _ = tokio::time::timeout(GATHER, woken).await;
+                        }
+                        _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    }
                 }
                 Err(e) => {
                     tracing::error!(projection = name, error = %format!("{e:#}"), "projection failed; retrying");

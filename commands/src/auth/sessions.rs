@@ -59,32 +59,30 @@ pub async fn resolve_token(
     now: DateTime<Utc>,
 ) -> CommandResult<Option<Actor>> {
     let hash = token_hash(token);
-    let row = sqlx::query(
-        "SELECT s.id, s.agent_id, a.role
+    // One round trip for both kinds of bearer: an agent's session or an integration's token.
+    let row: Option<(Uuid, Option<Uuid>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT s.id, s.agent_id, a.role, NULL::text AS name
            FROM sessions s JOIN agents a ON a.id = s.agent_id
-          WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.active",
+          WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.active
+         UNION ALL
+         SELECT id, NULL, NULL, name FROM integration_tokens
+          WHERE token_hash = $1 AND revoked_at IS NULL
+         LIMIT 1",
     )
     .bind(&hash)
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    if let Some(r) = row {
-        let role: String = r.try_get("role")?;
-        return Ok(Some(Actor::Agent {
-            id: r.try_get("agent_id")?,
-            role: Role::parse(&role).unwrap_or(Role::Agent),
-            session_id: Some(r.try_get("id")?),
-        }));
-    }
-    let row = sqlx::query(
-        "SELECT id, name FROM integration_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(&hash)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| Actor::Integration {
-        id: r.get("id"),
-        name: r.get("name"),
+    Ok(row.map(|(id, agent_id, role, name)| match agent_id {
+        Some(agent_id) => Actor::Agent {
+            id: agent_id,
+            role: role.as_deref().and_then(Role::parse).unwrap_or(Role::Agent),
+            session_id: Some(id),
+        },
+        None => Actor::Integration {
+            id,
+            name: name.unwrap_or_default(),
+        },
     }))
 }
 
