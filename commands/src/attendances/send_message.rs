@@ -6,8 +6,8 @@ use domain::attendance::{AttendanceCommand, OutboundMessage, SendAgentMessage};
 use uuid::Uuid;
 
 use super::idempotency;
-use super::support::{outbound_content, person, window, MessageInput};
-use super::visibility::require_visible;
+use super::support::{outbound_content, person, MessageInput};
+use super::visibility::require_visible_with_window;
 use crate::context::CommandContext;
 use crate::error::{CommandError, CommandResult};
 use crate::store::execute;
@@ -22,7 +22,7 @@ pub async fn send_message(
     idempotency_key: Option<&str>,
 ) -> CommandResult<Uuid> {
     let actor = person(ctx)?;
-    let seen = require_visible(&c.pool, &ctx.actor, attendance_id).await?;
+    let (seen, window) = require_visible_with_window(&c.pool, &ctx.actor, attendance_id).await?;
     let content = outbound_content(&c.pool, seen.account_id, seen.channel, &input, "").await?;
     let message_id = Uuid::new_v4();
     let key = idempotency_key.map(idempotency::parse_key).transpose()?;
@@ -49,7 +49,6 @@ pub async fn send_message(
             None => {}
         }
     }
-    let window = window(&c.pool, seen.account_id, seen.contact_id, seen.channel).await?;
     let message = OutboundMessage {
         message_id,
         content,

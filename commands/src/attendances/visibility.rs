@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+use domain::attendance::WindowState;
 use domain::kinds::{AttendanceStatus, ChannelType, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -94,34 +96,66 @@ pub async fn seen(pool: &PgPool, id: Uuid) -> CommandResult<Option<Seen>> {
     Ok(seen_many(pool, &[id]).await?.remove(&id))
 }
 
+/// The columns [`seen_of`] reads, in its order.
+type SeenRow = (Uuid, Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>);
+
+fn seen_of(
+    (id, account_id, contact_id, channel, status, service_id, agent_id): SeenRow,
+) -> Option<(Uuid, Seen)> {
+    Some((
+        id,
+        Seen {
+            account_id,
+            contact_id,
+            channel: ChannelType::parse(&channel)?,
+            status: AttendanceStatus::parse(&status)?,
+            service_id,
+            agent_id,
+        },
+    ))
+}
+
 /// The facts of each known attendance among `ids`, in one query.
 pub async fn seen_many(pool: &PgPool, ids: &[Uuid]) -> CommandResult<HashMap<Uuid, Seen>> {
-    type Row = (Uuid, Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<SeenRow> = sqlx::query_as(
         "SELECT id, account_id, contact_id, channel, status, service_id, agent_id
            FROM attendances WHERE id = ANY($1)",
     )
     .bind(ids)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(
-            |(id, account_id, contact_id, channel, status, service_id, agent_id)| {
-                Some((
-                    id,
-                    Seen {
-                        account_id,
-                        contact_id,
-                        channel: ChannelType::parse(&channel)?,
-                        status: AttendanceStatus::parse(&status)?,
-                        service_id,
-                        agent_id,
-                    },
-                ))
-            },
+    Ok(rows.into_iter().filter_map(seen_of).collect())
+}
+
+/// [`require_visible`], with the contact's WhatsApp window on the attendance's account and
+/// channel read in the same query (what an agent's message needs to be decided).
+pub async fn require_visible_with_window(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+) -> CommandResult<(Seen, WindowState)> {
+    let row: Option<(Uuid, Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>, Option<DateTime<Utc>>)> =
+        sqlx::query_as(
+            "SELECT a.id, a.account_id, a.contact_id, a.channel, a.status, a.service_id, a.agent_id,
+                    w.last_inbound_at
+               FROM attendances a
+               LEFT JOIN contact_windows w
+                 ON w.account_id = a.account_id AND w.contact_id = a.contact_id AND w.channel = a.channel
+              WHERE a.id = $1",
         )
-        .collect())
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let (seen, last_inbound_at) = row
+        .and_then(|(id, acc, con, ch, st, sv, ag, last)| {
+            seen_of((id, acc, con, ch, st, sv, ag)).map(|(_, s)| (s, last))
+        })
+        .ok_or_else(|| CommandError::not_found("attendance"))?;
+    if is_own(actor, &seen) || scope(pool, actor).await?.includes(&seen) {
+        Ok((seen, WindowState { last_inbound_at }))
+    } else {
+        Err(CommandError::not_found("attendance"))
+    }
 }
 
 /// The attendance's facts if `actor` may see it; NOT_FOUND otherwise (unknown ids too).
