@@ -66,7 +66,7 @@ impl App {
             config.clock.clone(),
             config.commands.clone(),
         ));
-        crate::wiring::apply_inline(&commands)?;
+        crate::wiring::apply_inline(&commands);
         let projector = Projector::new(pool.clone(), crate::wiring::projections());
         let mut background = projector.start().await?;
         let state = ApiState::new(commands.clone(), projector.clone(), config.api.clone());

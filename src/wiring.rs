@@ -25,10 +25,10 @@ pub fn projections() -> Vec<Arc<dyn Projection>> {
     projections::all()
 }
 
-/// Read models the commands bring up to date in their own transactions
+/// Read models the commands write in the statement that appends their events
 /// ([`commands::inline`]): the attendances, which every attendance mutation answers from.
-pub fn apply_inline(commands: &Commands) -> anyhow::Result<()> {
-    commands.apply_inline(Arc::new(projections::attendances::AttendancesProjection))
+pub fn apply_inline(commands: &Commands) {
+    commands.apply_inline_to_attendances(Arc::new(projections::attendances::AttendancesProjection));
 }
 
 /// The use cases of a running server, for jobs that outlive any request.

@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
-use crate::inline::{record, Committed, InlineProjection};
-use crate::stored_event::{Checkpoint, StoredEvent};
+use crate::inline::{record, Appending, Committed, InlineProjection};
+use crate::stored_event::Checkpoint;
 
 /// Aggregates kept per type and process; past it the cache starts over (memory stays bounded).
 pub const AGGREGATE_CACHE_CAPACITY: usize = 20_000;
@@ -37,7 +37,7 @@ struct Shared<A: Aggregate> {
     pool: PgPool,
     cache: Mutex<HashMap<String, (A, usize)>>,
     /// The read model applied in each commit's transaction, if the server set one.
-    inline: OnceLock<Arc<dyn InlineProjection>>,
+    inline: OnceLock<Arc<dyn InlineProjection<A>>>,
 }
 
 impl<A: Aggregate> Clone for CachedStore<A> {
@@ -51,7 +51,7 @@ impl<A: Aggregate> Clone for CachedStore<A> {
 /// One instance's command outcome in a bulk commit: its loaded context and the events to add.
 pub type Decided<A> = (EventStoreAggregateContext<A>, Vec<<A as Aggregate>::Event>);
 
-impl<A: Aggregate + Clone> CachedStore<A> {
+impl<A: Aggregate + Clone + 'static> CachedStore<A> {
     pub fn new(inner: PersistedEventStore<PostgresEventRepository, A>, pool: PgPool) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -65,7 +65,7 @@ impl<A: Aggregate + Clone> CachedStore<A> {
 
     /// Applies `projection` in the transaction of every commit from now on (once per store;
     /// a second call is ignored).
-    pub fn apply_inline(&self, projection: Arc<dyn InlineProjection>) {
+    pub fn apply_inline(&self, projection: Arc<dyn InlineProjection<A>>) {
         let _ = self.shared.inline.set(projection);
     }
 
@@ -149,11 +149,14 @@ impl<A: Aggregate + Clone> CachedStore<A> {
         metadata: &HashMap<String, String>,
     ) -> Result<(), AggregateError<A::Error>> {
         let mut serialized: Vec<SerializedEvent> = Vec::new();
-        let mut after: Vec<(String, A, usize)> = Vec::with_capacity(decided.len());
+        // Per stream: its id, where it stood, its state after, its new events and last sequence.
+        let mut after: Vec<(String, usize, A, Vec<A::Event>, usize)> =
+            Vec::with_capacity(decided.len());
         for (context, events) in decided {
+            let before = context.current_sequence;
             let mut aggregate = context.aggregate;
-            let mut sequence = context.current_sequence;
-            for event in events {
+            let mut sequence = before;
+            for event in &events {
                 sequence += 1;
                 let envelope = EventEnvelope::<A> {
                     aggregate_id: context.aggregate_id.clone(),
@@ -162,22 +165,29 @@ impl<A: Aggregate + Clone> CachedStore<A> {
                     metadata: metadata.clone(),
                 };
                 serialized.push(SerializedEvent::try_from(&envelope)?);
-                aggregate.apply(event);
+                aggregate.apply(event.clone());
             }
-            after.push((context.aggregate_id, aggregate, sequence));
+            after.push((context.aggregate_id, before, aggregate, events, sequence));
         }
         if serialized.is_empty() {
             return Ok(());
         }
-        match self.insert_all(&serialized).await {
+        let streams: Vec<Appending<'_, A>> = after
+            .iter()
+            .filter(|(_, _, _, events, _)| !events.is_empty())
+            .map(|(id, before, state, events, _)| appending(id, *before, state, events.iter()))
+            .collect();
+        let inserted = self.insert_all(&serialized, &streams).await;
+        drop(streams);
+        match inserted {
             Ok(()) => {
-                for (id, aggregate, sequence) in after {
+                for (id, _, aggregate, _, sequence) in after {
                     self.remember(id, aggregate, sequence);
                 }
                 Ok(())
             }
             Err(e) => {
-                for (id, _, _) in &after {
+                for (id, ..) in &after {
                     self.forget(id);
                 }
                 Err(e)
@@ -187,68 +197,96 @@ impl<A: Aggregate + Clone> CachedStore<A> {
 
     /// Appends `events` to postgres-es's table, in its columns and format, with one statement
     /// (one round trip for a whole bulk action, where the repository's `persist` sends one
-    /// INSERT per event), and records the commit in the running command's journal. With an
-    /// inline read model, the insert and its application share one transaction; if applying
-    /// fails, the events are committed alone and the lane applies them. A sequence already
-    /// taken, i.e. a stream changed since it was loaded, is the optimistic-lock conflict, as in
-    /// postgres-es.
-    async fn insert_all(&self, events: &[SerializedEvent]) -> Result<(), AggregateError<A::Error>> {
+    /// INSERT per event), which also writes the inline read model's rows for `streams` when the
+    /// server set one ([`crate::inline`]); and records the commit in the running command's
+    /// journal. If the read model's part fails, the events are appended alone. A sequence
+    /// already taken, i.e. a stream changed since it was loaded, is the optimistic-lock
+    /// conflict, as in postgres-es.
+    async fn insert_all(
+        &self,
+        events: &[SerializedEvent],
+        streams: &[Appending<'_, A>],
+    ) -> Result<(), AggregateError<A::Error>> {
         let mut applied_inline = Vec::new();
-        let mut appended = None;
+        let mut placed = None;
         if let Some(projection) = self.shared.inline.get() {
-            let mut tx = self.shared.pool.begin().await.map_err(db_error)?;
-            let stored = self.insert(&mut tx, events).await?;
-            match projection.apply_appended(&mut tx, &stored).await {
-                Ok(applied) => {
-                    tx.commit().await.map_err(db_error)?;
-                    if applied {
+            match self.insert_applying(&**projection, events, streams).await {
+                Ok((rows, all_applied)) => {
+                    if all_applied {
                         applied_inline.push(projection.name());
                     }
-                    appended = Some(stored);
+                    placed = Some(rows);
                 }
-                Err(e) => {
+                Err(Appended::Conflict) => return Err(AggregateError::AggregateConflict),
+                Err(Appended::Failed(e)) => {
                     tracing::warn!(projection = projection.name(), error = %format!("{e:#}"),
                         "inline read model failed; its lane will apply the events");
-                    tx.rollback().await.map_err(db_error)?;
                 }
             }
         }
-        let stored = match appended {
-            Some(stored) => stored,
-            None => {
-                let mut conn = self.shared.pool.acquire().await.map_err(db_error)?;
-                self.insert(&mut conn, events).await?
-            }
+        let placed = match placed {
+            Some(rows) => rows,
+            None => match self.insert(events).await {
+                Ok(rows) => rows,
+                Err(Appended::Conflict) => return Err(AggregateError::AggregateConflict),
+                Err(Appended::Failed(e)) => {
+                    return Err(AggregateError::DatabaseConnectionError(e.into()));
+                }
+            },
         };
         let mut event_types: Vec<String> = Vec::new();
-        for e in &stored {
+        for e in events {
             if !event_types.contains(&e.event_type) {
                 event_types.push(e.event_type.clone());
             }
         }
         let mut aggregate_ids: Vec<String> =
-            stored.iter().map(|e| e.aggregate_id.clone()).collect();
+            events.iter().map(|e| e.aggregate_id.clone()).collect();
         aggregate_ids.dedup();
         record(Committed {
             aggregate_type: A::TYPE,
             aggregate_ids,
-            head: stored
-                .iter()
-                .map(|e| e.checkpoint)
-                .max()
-                .unwrap_or_default(),
+            head: placed.into_iter().max().unwrap_or_default(),
             event_types,
             applied_inline,
         });
         Ok(())
     }
 
-    /// The INSERT of `events` on `conn`; the rows come back as the log stores them.
-    async fn insert(
+    /// The append alone; the log positions of the events.
+    async fn insert(&self, events: &[SerializedEvent]) -> Result<Vec<Checkpoint>, Appended> {
+        let sql = format!("{APPEND} SELECT tx, position, true FROM appended");
+        self.run_append(&sql, events, Vec::new())
+            .await
+            .map(|(rows, _)| rows)
+    }
+
+    /// The append and the inline read model's rows in one statement; the log positions of the
+    /// events, and whether the rows of every stream were written.
+    async fn insert_applying(
         &self,
-        conn: &mut PgConnection,
+        projection: &dyn InlineProjection<A>,
         events: &[SerializedEvent],
-    ) -> Result<Vec<StoredEvent>, AggregateError<A::Error>> {
+        streams: &[Appending<'_, A>],
+    ) -> Result<(Vec<Checkpoint>, bool), Appended> {
+        let parameters = projection
+            .parameters(streams)
+            .map_err(|e| Appended::Failed(e.into()))?;
+        let sql = format!(
+            "{APPEND}, {}
+             SELECT a.tx, a.position, EXISTS (SELECT 1 FROM applied p WHERE p.id = a.aggregate_id)
+               FROM appended a",
+            projection.ctes()
+        );
+        self.run_append(&sql, events, parameters).await
+    }
+
+    async fn run_append(
+        &self,
+        sql: &str,
+        events: &[SerializedEvent],
+        parameters: Vec<String>,
+    ) -> Result<(Vec<Checkpoint>, bool), Appended> {
         let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
         let sequences: Vec<i64> = events
             .iter()
@@ -258,62 +296,68 @@ impl<A: Aggregate + Clone> CachedStore<A> {
         let versions: Vec<&str> = events.iter().map(|e| e.event_version.as_str()).collect();
         let payloads: Vec<&serde_json::Value> = events.iter().map(|e| &e.payload).collect();
         let metadata: Vec<&serde_json::Value> = events.iter().map(|e| &e.metadata).collect();
-        type Returned = (String, i64, i64, i64, chrono::DateTime<chrono::Utc>);
-        let inserted: Result<Vec<Returned>, _> = sqlx::query_as(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-             SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
-             RETURNING aggregate_id, sequence, tx_id::text::bigint, position, recorded_at",
-        )
-        .bind(A::TYPE)
-        .bind(&ids)
-        .bind(&sequences)
-        .bind(&types)
-        .bind(&versions)
-        .bind(&payloads)
-        .bind(&metadata)
-        .fetch_all(conn)
-        .await;
-        let rows = match inserted {
-            Ok(rows) => rows,
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {
-                return Err(AggregateError::AggregateConflict)
+        let mut query = sqlx::query_as::<_, (i64, i64, bool)>(sql)
+            .bind(A::TYPE)
+            .bind(&ids)
+            .bind(&sequences)
+            .bind(&types)
+            .bind(&versions)
+            .bind(&payloads)
+            .bind(&metadata);
+        for p in parameters {
+            query = query.bind(p);
+        }
+        match query.fetch_all(&self.shared.pool).await {
+            Ok(rows) => {
+                let all = rows.iter().all(|(_, _, applied)| *applied);
+                let placed = rows
+                    .into_iter()
+                    .map(|(tx_id, position, _)| Checkpoint { tx_id, position })
+                    .collect();
+                Ok((placed, all))
             }
-            Err(e) => return Err(db_error(e)),
-        };
-        let mut placed: HashMap<(String, i64), (Checkpoint, chrono::DateTime<chrono::Utc>)> = rows
-            .into_iter()
-            .map(|(id, sequence, tx_id, position, at)| {
-                ((id, sequence), (Checkpoint { tx_id, position }, at))
-            })
-            .collect();
-        events
-            .iter()
-            .map(|e| {
-                let sequence = i64::try_from(e.sequence).unwrap_or(i64::MAX);
-                let (checkpoint, recorded_at) = placed
-                    .remove(&(e.aggregate_id.clone(), sequence))
-                    .ok_or_else(|| db_error(sqlx::Error::RowNotFound))?;
-                Ok(StoredEvent {
-                    aggregate_type: A::TYPE.to_string(),
-                    aggregate_id: e.aggregate_id.clone(),
-                    sequence,
-                    event_type: e.event_type.clone(),
-                    event_version: e.event_version.clone(),
-                    payload: e.payload.clone(),
-                    metadata: e.metadata.clone(),
-                    checkpoint,
-                    recorded_at,
-                })
-            })
-            .collect()
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("23505")
+                    && e.constraint() == Some("events_pkey") =>
+            {
+                Err(Appended::Conflict)
+            }
+            Err(e) => Err(Appended::Failed(e.into())),
+        }
     }
 }
 
-fn db_error<E: std::error::Error>(e: sqlx::Error) -> AggregateError<E> {
-    AggregateError::DatabaseConnectionError(Box::new(e))
+/// The INSERT into `events` as the first common table expression of an append statement
+/// (`$1` the aggregate type, `$2`–`$7` one array per column).
+const APPEND: &str = "WITH appended AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+    SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
+    RETURNING aggregate_id, sequence, tx_id::text::bigint AS tx, position)";
+
+/// Why an append statement wrote nothing.
+enum Appended {
+    /// A sequence was taken: the optimistic-lock conflict.
+    Conflict,
+    Failed(anyhow::Error),
 }
 
-impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
+/// The [`Appending`] of a stream that stood at `before` and reached `state` with `events`.
+fn appending<'a, A: Aggregate>(
+    id: &'a str,
+    before: usize,
+    state: &'a A,
+    events: impl Iterator<Item = &'a A::Event>,
+) -> Appending<'a, A> {
+    let before = i64::try_from(before).unwrap_or(i64::MAX);
+    Appending {
+        id,
+        before,
+        state,
+        events: events.zip(before + 1..).map(|(e, seq)| (seq, e)).collect(),
+    }
+}
+
+impl<A: Aggregate + Clone + 'static> EventStore<A> for CachedStore<A> {
     type AC = EventStoreAggregateContext<A>;
 
     async fn load_events(
@@ -369,7 +413,14 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedStore<A> {
             .iter()
             .map(SerializedEvent::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        match self.insert_all(&serialized).await {
+        let stream = appending(
+            &id,
+            context.current_sequence,
+            &after,
+            envelopes.iter().map(|e| &e.payload),
+        );
+        let inserted = self.insert_all(&serialized, &[stream]).await;
+        match inserted {
             Ok(()) => {
                 self.remember(id, after, sequence);
                 Ok(envelopes)

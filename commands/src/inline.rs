@@ -1,48 +1,53 @@
-//! Read models applied in the command's own transaction, and what a request committed.
+//! Read models applied in the statement that appends a command's events, and what a request
+//! committed.
 //!
 //! A read model that is a fold of one stream per row (the attendances) can be brought up to
-//! date by the command that appends to the stream: the events and the rows they change commit
-//! together, so a mutation can answer from the read model without waiting for the catch-up
-//! lane, and PostgreSQL does the work once per command instead of once per command plus once
-//! per lane batch. The lane still reads every event (it is what a rebuild and a second process
-//! rely on) and skips the ones whose row already stands at or past their sequence.
+//! date by the command that appends to the stream: the command already holds each stream's
+//! state after its new events (the aggregate, which is what the row stores), so the INSERT into
+//! `events` and the rows it changes go to PostgreSQL as one statement. A mutation then answers
+//! from the read model without waiting for the catch-up lane, and the write costs one round trip.
+//! The lane still reads every event (it is what a rebuild and a second process rely on) and
+//! skips the ones whose row already stands at or past their sequence.
 //!
-//! An inline application writes only when the rows stand exactly before the new events (the
-//! stream's earlier events are all applied); otherwise it writes nothing and the lane applies
-//! them in log order, as for any event. When it fails, the command is committed without it: a
-//! read model's failure stalls its lane, never a command.
+//! An inline read model writes a stream's rows only when they stand exactly where the stream
+//! stood before the new events (its earlier events are all applied); otherwise it writes nothing
+//! for that stream and the lane applies its events in log order, as for any event. When the
+//! statement fails for the read model's sake, the events are appended alone: a read model's
+//! failure stalls its lane, never a command.
 //!
 //! Each commit is written down in the request's [`Journal`] with the log position of its last
 //! event, the event types and the read models applied inline, so a mutation waits for exactly
 //! the lanes that still have to apply its events.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use sqlx::PgConnection;
+use cqrs_es::Aggregate;
 
-use crate::stored_event::{Checkpoint, StoredEvent};
+use crate::stored_event::Checkpoint;
 
-/// The future of an inline application: whether it applied the events.
-pub type InlineFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<bool>> + Send + 'a>>;
-
-/// A read model the store applies in the transaction that appends a stream's events.
-pub trait InlineProjection: Send + Sync + 'static {
+/// A read model of aggregate `A` written in the statement that appends `A`'s events.
+pub trait InlineProjection<A: Aggregate>: Send + Sync + 'static {
     /// The projection's name (its lane's checkpoint name).
     fn name(&self) -> &'static str;
 
-    /// The aggregate type whose commits it follows.
-    fn aggregate_type(&self) -> &'static str;
+    /// Data-modifying common table expressions joined to the append statement, after
+    /// `appended` (the INSERT into `events`, returning `aggregate_id`, `sequence`). They take
+    /// text parameters from `$8` on ([`Self::parameters`], in order) and must define
+    /// `applied(id text)`: the streams whose rows they brought up to date.
+    fn ctes(&self) -> &str;
 
-    /// Applies `events`, just appended in `tx` (several streams, each in sequence order), when
-    /// every stream's rows stand exactly before them; returns `false`, having written nothing,
-    /// when one does not (its lane will apply them).
-    fn apply_appended<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        events: &'a [StoredEvent],
-    ) -> InlineFuture<'a>;
+    /// The values of the CTEs' parameters for the streams of one commit.
+    fn parameters(&self, streams: &[Appending<'_, A>]) -> anyhow::Result<Vec<String>>;
+}
+
+/// One stream a commit appends to: where it stood, the state its new events lead to, and those
+/// events with their sequences.
+pub struct Appending<'a, A: Aggregate> {
+    pub id: &'a str,
+    /// The stream's last sequence before the commit (0 for a new stream).
+    pub before: i64,
+    pub state: &'a A,
+    pub events: Vec<(i64, &'a A::Event)>,
 }
 
 /// One commit of a request: where its last event lies in the log, what it wrote, and which read

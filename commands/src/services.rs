@@ -60,14 +60,9 @@ impl Commands {
         }
     }
 
-    /// Applies `projection` in the transaction of every commit of its aggregate type
-    /// ([`crate::inline`]); the stores of attendances and contacts can carry one.
-    pub fn apply_inline(&self, projection: Arc<dyn InlineProjection>) -> anyhow::Result<()> {
-        match projection.aggregate_type() {
-            "Attendance" => self.attendance_store.apply_inline(projection),
-            "Contact" => self.contact_store.apply_inline(projection),
-            other => anyhow::bail!("no store of {other} events applies read models inline"),
-        }
-        Ok(())
+    /// Writes `projection`'s rows in the statement of every commit of attendances
+    /// ([`crate::inline`]).
+    pub fn apply_inline_to_attendances(&self, projection: Arc<dyn InlineProjection<Attendance>>) {
+        self.attendance_store.apply_inline(projection);
     }
 }

@@ -22,7 +22,7 @@ pub type Cqrs<A> = CqrsFramework<A, CachedStore<A>>;
 /// cache) for bulk actions.
 pub fn cqrs<A>(pool: PgPool) -> (Cqrs<A>, CachedStore<A>)
 where
-    A: Aggregate<Services = ()> + Clone,
+    A: Aggregate<Services = ()> + Clone + 'static,
 {
     let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
         .with_upcasters(vec![Box::new(DomainUpcasters)]);
@@ -64,7 +64,7 @@ pub async fn execute<A>(
     ctx: &CommandContext,
 ) -> Result<(), CommandError>
 where
-    A: Aggregate<Services = ()> + Clone,
+    A: Aggregate<Services = ()> + Clone + 'static,
     A::Command: Clone,
     A::Error: Into<CommandError>,
 {
@@ -95,7 +95,7 @@ pub async fn execute_each<A>(
     ctx: &CommandContext,
 ) -> Vec<Result<(), CommandError>>
 where
-    A: Aggregate<Services = ()> + Clone,
+    A: Aggregate<Services = ()> + Clone + 'static,
     A::Command: Clone,
     A::Error: Into<CommandError>,
 {

@@ -4,14 +4,16 @@
 //! derived from the result, and message events add a message row. A batch of events is folded
 //! in memory and each table written with one statement ([`crate::fold`], [`crate::rows`]).
 //!
-//! The command that appends to an attendance applies its events here in its own transaction
-//! ([`commands::inline`]), so a mutation answers from these rows without waiting for the lane.
+//! The command that appends to an attendance writes these rows in the same statement, from the
+//! state it holds ([`commands::inline`]), so a mutation answers from them without waiting for the
+//! lane.
 //! The lane applies every event in the checkpoint's transaction too, and skips those the row's
 //! `version` already holds, so an event is applied exactly once whichever comes first; the
 //! inserts still tolerate a repeat (`ON CONFLICT`), which costs nothing and keeps a manual
 //! replay safe.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use domain::attendance::{Attendance, AttendanceEvent, AttendanceState, MessageContent};
@@ -20,7 +22,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use commands::inline::{InlineFuture, InlineProjection};
+use commands::inline::{Appending, InlineProjection};
 
 use crate::fold::{fold_streams, refuse_gaps, Folded};
 use crate::log::StoredEvent;
@@ -71,41 +73,98 @@ impl Projection for AttendancesProjection {
     }
 }
 
-/// The command appending to an attendance brings its rows up to date in the same transaction
-/// ([`commands::inline`]); the lane then skips those events.
-impl InlineProjection for AttendancesProjection {
+/// The command appending to attendances writes their rows in the same statement
+/// ([`commands::inline`]), from the states it holds; the lane then skips those events.
+impl InlineProjection<Attendance> for AttendancesProjection {
     fn name(&self) -> &'static str {
         Projection::name(self)
     }
 
-    fn aggregate_type(&self) -> &'static str {
-        "Attendance"
+    fn ctes(&self) -> &str {
+        &INLINE_CTES
     }
 
-    fn apply_appended<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        events: &'a [StoredEvent],
-    ) -> InlineFuture<'a> {
-        Box::pin(async move {
-            let folded = fold_streams::<Attendance>(&mut *tx, "attendances", events).await?;
-            if folded
-                .iter()
-                .any(|f| f.gap.is_some() || f.events.len() < events_of(f.id, events))
-            {
-                return Ok(false);
+    /// `$8` the rows (in key order, the order every writer locks them in), `$9` each stream's
+    /// sequence before the commit, `$10` the messages, `$11` the windows' times.
+    fn parameters(&self, streams: &[Appending<'_, Attendance>]) -> anyhow::Result<Vec<String>> {
+        let mut rows = Vec::with_capacity(streams.len());
+        let mut before = serde_json::Map::new();
+        let mut messages = Vec::new();
+        let mut windows = Vec::new();
+        for stream in streams {
+            let Some(s) = stream.state.state() else {
+                continue;
+            };
+            rows.push(AttendanceRecord::of(stream.state, s));
+            before.insert(s.id.to_string(), stream.before.into());
+            for (sequence, ev) in &stream.events {
+                if let Some(m) = message_of(s.id, *sequence, ev) {
+                    messages.push(m);
+                }
+                if let AttendanceEvent::CustomerMessageReceived { at, .. } = ev {
+                    windows.push(serde_json::json!({
+                        "attendance_id": s.id,
+                        "account_id": s.account_id,
+                        "contact_id": s.contact_id,
+                        "channel": s.channel.as_str(),
+                        "last_inbound_at": ts(*at),
+                    }));
+                }
             }
-            write_folded(tx, &folded).await?;
-            Ok(true)
-        })
+        }
+        rows.sort_unstable_by_key(|r| r.id);
+        let messages: Vec<MessageRecord> = messages.iter().map(MessageRecord::of).collect();
+        Ok(vec![
+            serde_json::to_string(&rows)?,
+            serde_json::to_string(&before)?,
+            serde_json::to_string(&messages)?,
+            serde_json::to_string(&windows)?,
+        ])
     }
 }
 
-/// How many of `events` belong to stream `id`.
-fn events_of(id: Uuid, events: &[StoredEvent]) -> usize {
-    let id = id.to_string();
-    events.iter().filter(|e| e.aggregate_id == id).count()
-}
+/// The rows an append writes ([`InlineProjection::parameters`] gives `$8`–`$11`): a stream's row
+/// is inserted when the stream is new, or updated when it stands at the stream's sequence before
+/// the commit; anything else (a row behind) is left to the lane. Messages and windows follow
+/// the rows written.
+static INLINE_CTES: LazyLock<String> = LazyLock::new(|| {
+    let columns = AttendanceRecord::COLUMNS.join(", ");
+    let updates: Vec<String> = AttendanceRecord::COLUMNS
+        .iter()
+        .filter(|c| **c != "id")
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    let message_columns = MessageRecord::COLUMNS.join(", ");
+    format!(
+        "written AS (
+            INSERT INTO attendances ({columns})
+            SELECT {columns} FROM jsonb_populate_recordset(NULL::attendances, $8::text::jsonb) r
+             WHERE ($9::text::jsonb ->> r.id::text)::bigint = 0
+                OR EXISTS (SELECT 1 FROM attendances a WHERE a.id = r.id)
+            ON CONFLICT (id) DO UPDATE SET {updates}
+             WHERE attendances.version = ($9::text::jsonb ->> attendances.id::text)::bigint
+            RETURNING id),
+         written_messages AS (
+            INSERT INTO attendance_messages ({message_columns})
+            SELECT {message_columns}
+              FROM jsonb_populate_recordset(NULL::attendance_messages, $10::text::jsonb) m
+             WHERE m.attendance_id IN (SELECT id FROM written)
+            ON CONFLICT (id) DO NOTHING),
+         written_windows AS (
+            INSERT INTO contact_windows (account_id, contact_id, channel, last_inbound_at)
+            SELECT w.account_id, w.contact_id, w.channel, max(w.last_inbound_at)
+              FROM jsonb_to_recordset($11::text::jsonb)
+                   AS w(attendance_id uuid, account_id uuid, contact_id uuid, channel text,
+                        last_inbound_at timestamptz)
+             WHERE w.attendance_id IN (SELECT id FROM written)
+             GROUP BY w.account_id, w.contact_id, w.channel
+             ORDER BY w.account_id, w.contact_id, w.channel
+            ON CONFLICT (account_id, contact_id, channel) DO UPDATE
+               SET last_inbound_at = GREATEST(contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)),
+         applied AS (SELECT id::text AS id FROM written)",
+        updates = updates.join(", ")
+    )
+});
 
 /// Writes what a fold changed: each changed attendance's row, the messages its applied events
 /// add, and the WhatsApp windows they move.

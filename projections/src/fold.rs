@@ -3,6 +3,10 @@
 //! batch touches, the domain's own `apply` per event in memory, and the caller writes each row
 //! once ([`crate::rows`]). A batch of thousands of events then costs a few statements, not a few
 //! per event.
+//!
+//! A stored row says which sequence of its stream it stands at (`version`): events at or below
+//! it are already in it (the command wrote the row with its events, [`commands::inline`]) and
+//! are skipped; an event past the next one is a gap, which the caller refuses.
 
 use std::collections::HashMap;
 

@@ -15,8 +15,8 @@
 //! after the checkpoint: nothing is ever skipped. Events of one aggregate keep their order,
 //! because the writer of sequence n+1 loaded sequence n after it had committed, and so received
 //! its transaction id later. The price is latency: an open writing transaction holds back the
-//! events of later ones until it ends (a command's transaction is one INSERT, plus the rows of
-//! the read model it applies inline: a few milliseconds).
+//! events of later ones until it ends (a command appends with one statement, the rows of the
+//! read model it writes inline included).
 //!
 //! A reader of some types only ([`read_batch`]) also learns the settled head of the whole log
 //! in the same snapshot: when its batch was not full, nothing of its types lies between its last

@@ -1,4 +1,4 @@
-//! Read models applied in the command's own transaction (`commands::inline`): the attendance's
+//! Read models written in the statement that appends a command's events (`commands::inline`): the attendance's
 //! rows are current when the command returns, the lane then skips what they hold, a stream whose
 //! row is behind is left to the lane, and a failing read model never fails the command. The
 //! rows stay equal to a rebuild from the log.
@@ -7,17 +7,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use commands::inline::{Committed, InlineFuture, InlineProjection};
+use commands::inline::{Appending, Committed, InlineProjection};
 use commands::store::execute;
 use commands::{Clock, CommandContext, CommandSettings, Commands};
 use domain::attendance::{
-    Assign, AttendanceCommand, Destination, InboundMessage, OpenInbound, ReceiveCustomerMessage,
+    Assign, Attendance, AttendanceCommand, Destination, InboundMessage, OpenInbound,
+    ReceiveCustomerMessage,
 };
 use projections::attendances::AttendancesProjection;
 use projections::replay::{rebuild, Mode};
-use projections::{Projector, StoredEvent};
+use projections::Projector;
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::db::test_database;
@@ -63,7 +64,7 @@ fn customer_writes(text: &str) -> AttendanceCommand {
 fn process(pool: &PgPool, inline: bool) -> Commands {
     let c = Commands::new(pool.clone(), Clock::system(), CommandSettings::default());
     if inline {
-        c.apply_inline(Arc::new(AttendancesProjection)).unwrap();
+        c.apply_inline_to_attendances(Arc::new(AttendancesProjection));
     }
     c
 }
@@ -231,27 +232,20 @@ async fn a_stream_whose_row_is_behind_is_left_to_the_lane() {
     assert!(differences.is_empty(), "{differences:#?}");
 }
 
-/// A read model whose application fails after writing (the transaction is then aborted).
+/// A read model whose part of the append statement fails (a division by zero).
 struct Failing;
 
-impl InlineProjection for Failing {
+impl InlineProjection<Attendance> for Failing {
     fn name(&self) -> &'static str {
         "failing"
     }
 
-    fn aggregate_type(&self) -> &'static str {
-        "Attendance"
+    fn ctes(&self) -> &str {
+        "applied AS (SELECT (1 / 0)::text AS id)"
     }
 
-    fn apply_appended<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        _events: &'a [StoredEvent],
-    ) -> InlineFuture<'a> {
-        Box::pin(async move {
-            sqlx::query("SELECT 1 / 0").execute(&mut *tx).await?;
-            Ok(true)
-        })
+    fn parameters(&self, _streams: &[Appending<'_, Attendance>]) -> anyhow::Result<Vec<String>> {
+        Ok(Vec::new())
     }
 }
 
@@ -261,7 +255,7 @@ async fn a_failing_inline_read_model_never_fails_the_command() {
     let pool = &db.pool;
     let projector = idle_projector(pool).await;
     let c = Commands::new(pool.clone(), Clock::system(), CommandSettings::default());
-    c.apply_inline(Arc::new(Failing)).unwrap();
+    c.apply_inline_to_attendances(Arc::new(Failing));
     let ctx = CommandContext::system(Utc::now());
     let id = Uuid::new_v4();
 
@@ -287,7 +281,6 @@ async fn a_failing_inline_read_model_never_fails_the_command() {
 
 #[tokio::test]
 async fn a_bulk_commit_applies_every_stream_inline() {
-    use domain::attendance::Attendance;
     let db = test_database().await;
     let pool = &db.pool;
     let c = process(pool, true);
