@@ -325,9 +325,11 @@ impl Projector {
         let name = lane.projection.name();
         let mut delay = Duration::from_millis(100);
         loop {
-            // Registered before reading: a wake-up during the read is not lost.
+            // Registered before reading: a wake-up during the read is not lost, nor one during
+            // the gathering after a nudge (the same `woken` is awaited there).
             let woken = lane.wake.notified();
             let nudged = lane.nudge.notified();
+            tokio::pin!(woken, nudged);
             match self.run_batch(i).await {
                 Ok(n) if n as i64 >= BATCH_SIZE => {
                     delay = Duration::from_millis(100);
@@ -337,10 +339,9 @@ impl Projector {
                 Ok(_) => {
                     delay = Duration::from_millis(100);
                     tokio::select! {
-                        _ = woken => {}
-                        _ = nudged => {
-                            let woken = lane.wake.notified();
-                            let _ = tokio::time::timeout(GATHER, woken).await;
+                        _ = &mut woken => {}
+                        _ = &mut nudged => {
+                            let _ = tokio::time::timeout(GATHER, &mut woken).await;
                         }
                         _ = tokio::time::sleep(POLL_INTERVAL) => {}
                     }
