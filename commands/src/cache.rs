@@ -48,6 +48,10 @@ impl<A: Aggregate> Clone for CachedStore<A> {
     }
 }
 
+/// One stream of a bulk commit: its id, where it stood, its state after, its new events and its
+/// last sequence.
+type Committing<A> = (String, usize, A, Vec<<A as Aggregate>::Event>, usize);
+
 /// One instance's command outcome in a bulk commit: its loaded context and the events to add.
 pub type Decided<A> = (EventStoreAggregateContext<A>, Vec<<A as Aggregate>::Event>);
 
@@ -149,9 +153,7 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
         metadata: &HashMap<String, String>,
     ) -> Result<(), AggregateError<A::Error>> {
         let mut serialized: Vec<SerializedEvent> = Vec::new();
-        // Per stream: its id, where it stood, its state after, its new events and last sequence.
-        let mut after: Vec<(String, usize, A, Vec<A::Event>, usize)> =
-            Vec::with_capacity(decided.len());
+        let mut after: Vec<Committing<A>> = Vec::with_capacity(decided.len());
         for (context, events) in decided {
             let before = context.current_sequence;
             let mut aggregate = context.aggregate;
@@ -271,7 +273,7 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
     ) -> Result<(Vec<Checkpoint>, bool), Appended> {
         let parameters = projection
             .parameters(streams)
-            .map_err(|e| Appended::Failed(e.into()))?;
+            .map_err(Appended::Failed)?;
         let sql = format!(
             "{APPEND}, {}
              SELECT a.tx, a.position, EXISTS (SELECT 1 FROM applied p WHERE p.id = a.aggregate_id)

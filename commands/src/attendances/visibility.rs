@@ -134,7 +134,17 @@ pub async fn require_visible_with_window(
     actor: &Actor,
     id: Uuid,
 ) -> CommandResult<(Seen, WindowState)> {
-    let row: Option<(Uuid, Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>, Option<DateTime<Utc>>)> =
+    type Row = (
+        Uuid,
+        Uuid,
+        Uuid,
+        String,
+        String,
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<DateTime<Utc>>,
+    );
+    let row: Option<Row> =
         sqlx::query_as(
             "SELECT a.id, a.account_id, a.contact_id, a.channel, a.status, a.service_id, a.agent_id,
                     w.last_inbound_at

@@ -60,7 +60,9 @@ pub async fn resolve_token(
 ) -> CommandResult<Option<Actor>> {
     let hash = token_hash(token);
     // One round trip for both kinds of bearer: an agent's session or an integration's token.
-    let row: Option<(Uuid, Option<Uuid>, Option<String>, Option<String>)> = sqlx::query_as(
+    // (session or token id, agent, role, integration name)
+    type Bearer = (Uuid, Option<Uuid>, Option<String>, Option<String>);
+    let row: Option<Bearer> = sqlx::query_as(
         "SELECT s.id, s.agent_id, a.role, NULL::text AS name
            FROM sessions s JOIN agents a ON a.id = s.agent_id
           WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.active
