@@ -1,7 +1,6 @@
 //! An event as the log stores it, and the place in the log's global order a reader has come
-//! to. Projections read these (the `projections` crate reads the log); the store hands the
-//! events it has just appended to the read models applied in the command's own transaction
-//! ([`crate::inline`]).
+//! to. Projections read events in this form (the `projections` crate reads the log); a commit's
+//! place in the log is what a request's journal records ([`crate::inline`]).
 
 use serde_json::Value;
 
