@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`context`], [`clock`], [`error`]: who, when, and what can go wrong.
-//! - [`store`]: cqrs-es wired to postgres-es; [`cache`]: the aggregates kept in memory;
+//! - [`store`]: cqrs-es wired to postgres-es; [`cache`]: the aggregates kept in memory
+//!   ([`trusted_load`]: deciding on them unchecked, the append checking);
 //!   [`inline`]: read models applied in the command's transaction; [`stored_event`]: the log's rows.
 //! - [`auth`]: sessions, tokens, throttling, login and logout.
 //! - [`admin`]: the catalogue the Admin Panel configures.
@@ -28,6 +29,7 @@ pub mod services;
 pub mod store;
 pub mod stored_event;
 pub mod tokens;
+pub mod trusted_load;
 
 pub use clock::Clock;
 pub use context::{Actor, CommandContext};

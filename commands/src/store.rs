@@ -14,6 +14,7 @@ use crate::cache::CachedStore;
 use crate::context::CommandContext;
 use crate::error::{from_aggregate, CommandError};
 use crate::inline::JOURNAL;
+use crate::trusted_load::{Trust, TRUST};
 
 /// The framework for one aggregate type.
 pub type Cqrs<A> = CqrsFramework<A, CachedStore<A>>;
@@ -70,12 +71,21 @@ where
 {
     let aggregate_id = id.to_string();
     let mut attempt = 0;
+    // The first attempt decides on the cached state unchecked ([`crate::trusted_load`]).
+    let mut trust = true;
     loop {
         let run = cqrs.execute_with_metadata(&aggregate_id, command.clone(), ctx.metadata());
-        match JOURNAL.scope(ctx.journal.clone(), run).await {
+        let trusted = Trust::new(trust);
+        let outcome = JOURNAL
+            .scope(ctx.journal.clone(), TRUST.scope(trusted.clone(), run))
+            .await;
+        trust = false;
+        match outcome {
             Err(cqrs_es::AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => {
                 attempt += 1
             }
+            // Refused on a state that may be behind: decide again on the caught-up one.
+            Err(cqrs_es::AggregateError::UserError(_)) if trusted.used() => {}
             other => return other.map_err(from_aggregate),
         }
     }

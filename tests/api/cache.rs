@@ -252,3 +252,83 @@ async fn a_bulk_commit_writes_all_of_its_streams_or_none_and_keeps_the_cache_tru
     assert!(matches!(again, Err(CommandError::InvalidState(_))));
     assert_eq!(events_of(&db.pool, ids[0]).await, opened + 1);
 }
+
+fn agent_actor(agent_id: Uuid) -> domain::attendance::Actor {
+    domain::attendance::Actor {
+        agent_id,
+        role: Role::Agent,
+    }
+}
+
+#[tokio::test]
+async fn a_command_accepted_on_a_cached_state_that_moved_on_is_decided_again() {
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    // `one` caches the attendance WAITING; `two` assigns it meanwhile.
+    let id = open_waiting(&one, &ctx).await;
+    let opened = events_of(&db.pool, id).await;
+    let first = Uuid::new_v4();
+    execute(&two.attendances, id, assign(first), &ctx)
+        .await
+        .unwrap();
+    // On `one`'s cached state the assignment would be accepted; the log holds the other one.
+    let again = execute(&one.attendances, id, assign(Uuid::new_v4()), &ctx).await;
+    assert!(
+        matches!(again, Err(CommandError::InvalidState(_))),
+        "{again:?}"
+    );
+    assert_eq!(
+        events_of(&db.pool, id).await,
+        opened + 1,
+        "nothing written twice"
+    );
+    let agent: Option<String> = sqlx::query_scalar(
+        "SELECT payload -> 'AttendanceAssigned' ->> 'agent_id' FROM events
+          WHERE aggregate_id = $1 AND sequence = $2",
+    )
+    .bind(id.to_string())
+    .bind(opened + 1)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(agent, Some(first.to_string()));
+}
+
+#[tokio::test]
+async fn a_command_refused_on_a_cached_state_that_moved_on_is_decided_again() {
+    use domain::attendance::{AttendanceCommand, MarkPending, Rescue};
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let agent = Uuid::new_v4();
+    let id = open_waiting(&one, &ctx).await;
+    let opened = events_of(&db.pool, id).await;
+    execute(&one.attendances, id, assign(agent), &ctx)
+        .await
+        .unwrap();
+    // `one` caches it IN_PROGRESS; `two` parks it as pending.
+    let pending = AttendanceCommand::MarkPending(MarkPending {
+        actor: agent_actor(agent),
+        at: Utc::now(),
+    });
+    execute(&two.attendances, id, pending, &ctx).await.unwrap();
+    // Rescuing would be refused on `one`'s cached state (not pending); on the log's it is due.
+    let rescue = AttendanceCommand::Rescue(Rescue {
+        actor: agent_actor(agent),
+        at: Utc::now(),
+    });
+    execute(&one.attendances, id, rescue, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("refused on a stale state: {e}"));
+    assert_eq!(events_of(&db.pool, id).await, opened + 3);
+    // And `one`'s cache now holds the rescued state: parking it again is accepted at once.
+    let pending = AttendanceCommand::MarkPending(MarkPending {
+        actor: agent_actor(agent),
+        at: Utc::now(),
+    });
+    execute(&one.attendances, id, pending, &ctx).await.unwrap();
+    assert_eq!(events_of(&db.pool, id).await, opened + 4);
+}
