@@ -7,6 +7,7 @@
 //! - [`visibility`]: who sees which attendance (the one place of that rule).
 //! - [`open_keys`], [`idempotency`]: claims that keep one open attendance per contact, account
 //!   and channel, and make repeated requests change nothing.
+//! - [`inbound_lookup`]: what an inbound message needs to know, read in one query.
 //! - [`support`]: lookups several use cases share (acting person, protocol, window, templates).
 
 pub mod assign;
@@ -14,6 +15,7 @@ pub mod bulk;
 pub mod finalize;
 pub mod hand_off;
 pub mod idempotency;
+pub mod inbound_lookup;
 pub mod mark_pending;
 pub mod open_keys;
 pub mod open_outbound;

@@ -11,22 +11,29 @@
 //! 3. The contact's open attendance on this account and channel takes the message (a PENDING
 //!    one stays pending and moves to the top); without one, a new attendance opens to the given
 //!    service or flow, else the account's default service.
+//!
+//! The usual case, a known contact writing again, costs one look-up query ([`inbound_lookup`](super::inbound_lookup)),
+//! one read of the contact's events (the holder of a key is trusted only once they route by it),
+//! the idempotency claim and the append.
 
 use chrono::{DateTime, Utc};
 use domain::attendance::{
     AttachmentRef, AttendanceCommand, Destination, InboundMessage, OpenInbound,
     ReceiveCustomerMessage,
 };
-use domain::contact::{rules::parse_channel_identifier, ContactCommand, ContactInput, PhoneInput};
+use domain::contact::{
+    rules::parse_channel_identifier, Contact, ContactCommand, ContactInput, PhoneInput,
+};
 use domain::kinds::ChannelType;
 use domain::values::{Phone, NAME_MAX};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::inbound_lookup::{lookup, Sender};
 use super::open_keys::{self, STALE_CLAIM};
 use super::{idempotency, support};
-use crate::admin::{accounts, services};
-use crate::contacts::{by_phone, register::register_contact};
+use crate::admin::services;
+use crate::contacts::{by_phone, register::register_contact, stream};
 use crate::context::{Actor, CommandContext};
 use crate::error::{CommandError, CommandResult};
 use crate::store::execute;
@@ -70,30 +77,65 @@ pub async fn receive_inbound(
         ));
     }
     let channel = input.channel;
-    accounts::get(&c.pool, input.account_id)
-        .await?
-        .ok_or_else(|| CommandError::field("accountId", "does not exist"))?;
-    let identifier = parse_channel_identifier(channel, &input.from)
-        .map_err(|e| CommandError::field("from", &e.message))?;
+    let parsed = parse_channel_identifier(channel, &input.from)
+        .map_err(|e| CommandError::field("from", &e.message));
+    let phone = match &parsed {
+        Ok(identifier) if channel.is_phone_channel() => {
+            Some(Phone::parse_e164(identifier).map_err(|e| CommandError::field("from", &e.message)))
+        }
+        _ => None,
+    };
+    let routing_key = match &phone {
+        Some(Ok(phone)) => Some(phone.routing_key()),
+        _ => None,
+    };
+    let sender = match (&parsed, &routing_key, &phone) {
+        (_, Some(key), _) => Sender::Phone { routing_key: key },
+        (Ok(identifier), None, None) => Sender::Identity { identifier },
+        _ => Sender::Unknown,
+    };
     let external_id = input
         .external_message_id
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    if let Some(ext) = external_id {
-        if let Some(first) = delivered(&c.pool, input.account_id, channel, ext).await? {
-            return Ok(first);
-        }
+    let found = lookup(&c.pool, input.account_id, channel, external_id, sender).await?;
+    if !found.account_exists {
+        return Err(CommandError::field("accountId", "does not exist"));
     }
-    let destination = destination(&c.pool, &input).await?;
-    let contact_id = find_or_create_contact(c, ctx, &input, channel, &identifier).await?;
+    let identifier = parsed?;
+    if let Some(Err(e)) = phone {
+        return Err(e);
+    }
+    if let Some(first) = found.delivered {
+        return Ok(first);
+    }
+    let destination = destination(&c.pool, &input, found.default_service).await?;
     let link = ContactCommand::LinkChannel {
         channel,
-        identifier,
+        identifier: identifier.clone(),
         account_id: input.account_id,
         at: ctx.now,
     };
-    execute(&c.contacts, contact_id, link, ctx).await?;
+    let known = match found.holder {
+        Some(holder) => known_contact(c, holder, input.account_id, routing_key.as_deref()).await?,
+        None => None,
+    };
+    let contact_id = match known {
+        // Linked already (decided on the state just read from the log): nothing to write.
+        Some(contact) if contact.decide(link.clone()).is_ok_and(|e| e.is_empty()) => contact.id,
+        Some(contact) => {
+            execute(&c.contacts, contact.id, link, ctx).await?;
+            contact.id
+        }
+        None => {
+            let id = find_or_create_contact(c, ctx, &input, channel, &identifier).await?;
+            execute(&c.contacts, id, link, ctx).await?;
+            id
+        }
+    };
+    // The look-up's open attendance is the contact's when the holder was taken as is.
+    let mut looked_up = (found.holder == Some(contact_id)).then_some(found.open);
     let message = |message_id| InboundMessage {
         message_id,
         text: input.text.clone(),
@@ -102,8 +144,12 @@ pub async fn receive_inbound(
         at: input.at.unwrap_or(ctx.now),
     };
     for _ in 0..MAX_ATTEMPTS {
-        let open =
-            open_keys::open_attendance(&c.pool, input.account_id, contact_id, channel).await?;
+        let open = match looked_up.take() {
+            Some(open) => open,
+            None => {
+                open_keys::open_attendance(&c.pool, input.account_id, contact_id, channel).await?
+            }
+        };
         let attendance_id = open.unwrap_or_else(Uuid::new_v4);
         if let Some(ext) = external_id {
             let first = idempotency::claim_inbound(
@@ -209,43 +255,13 @@ async fn open_new(
     }
 }
 
-/// The attendance and contact an earlier delivery of this gateway message went to.
-async fn delivered(
-    pool: &PgPool,
-    account_id: Uuid,
-    channel: ChannelType,
-    ext: &str,
-) -> CommandResult<Option<Received>> {
-    let first: Option<Uuid> = sqlx::query_scalar(
-        "SELECT attendance_id FROM inbound_message_ids WHERE account_id = $1 AND channel = $2 AND external_id = $3",
-    )
-    .bind(account_id)
-    .bind(channel.as_str())
-    .bind(ext)
-    .fetch_optional(pool)
-    .await?;
-    let Some(attendance_id) = first else {
-        return Ok(None);
-    };
-    // The contact from the log (the read model may lag behind the first delivery).
-    let contact: Option<String> = sqlx::query_scalar(
-        "SELECT payload::jsonb -> 'AttendanceOpened' ->> 'contact_id' FROM events
-          WHERE aggregate_type = 'Attendance' AND aggregate_id = $1 AND sequence = 1",
-    )
-    .bind(attendance_id.to_string())
-    .fetch_optional(pool)
-    .await?;
-    Ok(contact
-        .and_then(|c| c.parse().ok())
-        .map(|contact_id| Received {
-            attendance_id,
-            contact_id,
-        }))
-}
-
 /// Where a new attendance goes: the given service (of this account) or flow, else the account's
 /// default service.
-async fn destination(pool: &PgPool, input: &Inbound) -> CommandResult<Destination> {
+async fn destination(
+    pool: &PgPool,
+    input: &Inbound,
+    default_service: Option<Uuid>,
+) -> CommandResult<Destination> {
     match (input.service_id, &input.flow_id) {
         (Some(_), Some(_)) => Err(CommandError::field(
             "serviceId",
@@ -261,16 +277,30 @@ async fn destination(pool: &PgPool, input: &Inbound) -> CommandResult<Destinatio
             Ok(Destination::Service(id))
         }
         (None, Some(flow)) => Ok(Destination::Flow(flow.clone())),
-        (None, None) => services::default_of(pool, input.account_id)
-            .await?
-            .map(|s| Destination::Service(s.id))
-            .ok_or_else(|| {
-                CommandError::field(
-                    "serviceId",
-                    "is required: the account has no default service",
-                )
-            }),
+        (None, None) => default_service.map(Destination::Service).ok_or_else(|| {
+            CommandError::field(
+                "serviceId",
+                "is required: the account has no default service",
+            )
+        }),
     }
+}
+
+/// The holder of the sender's routing key or identity, as its events leave it, when it may take
+/// the message as is: registered, and (phone channels) routing by the key. Otherwise the
+/// holder's claim is settled by [`find_or_create_contact`].
+async fn known_contact(
+    c: &Commands,
+    holder: Uuid,
+    account_id: Uuid,
+    routing_key: Option<&str>,
+) -> CommandResult<Option<Contact>> {
+    let contact = stream::load(c, holder).await?;
+    let routes = match routing_key {
+        Some(key) => contact.holds_routing_key(account_id, key),
+        None => contact.registered,
+    };
+    Ok(routes.then_some(contact))
 }
 
 /// The contact this identity routes to, created when there is none.

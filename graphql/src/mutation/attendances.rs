@@ -314,20 +314,8 @@ impl AttendancesMutation {
             attachments: Vec::new(),
         };
         let received = receive_inbound(state.commands(), &c, inbound).await.gql()?;
-        // Attendance.contact must find the contact: created by this request (its commit is in
-        // the journal) or by another one that may still be on its way to the read model.
-        let created_contact = c
-            .journal
-            .commits()
-            .iter()
-            .any(|commit| commit.aggregate_type == "Contact");
-        if !created_contact {
-            state
-                .projector()
-                .wait_for_stream("Contact", &received.contact_id.to_string())
-                .await
-                .map_err(internal)?;
-        }
+        // A contact created by another request may still be on its way to the read model:
+        // `Attendance.contact` waits for it when asked.
         projected_attendance(ctx, &c, received.attendance_id).await
     }
 

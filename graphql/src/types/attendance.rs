@@ -89,6 +89,16 @@ impl Attendance {
         Account::load(ctx, self.0.account_id).await
     }
     async fn contact(&self, ctx: &Context<'_>) -> ApiResult<Contact> {
+        if let Some(contact) = Contact::load(ctx, self.0.contact_id).await? {
+            return Ok(contact);
+        }
+        // An attendance opens only for a registered contact: one missing from the read model
+        // was registered a moment ago (e.g. by an inbound message) and is on its way.
+        ctx.data_unchecked::<ApiState>()
+            .projector()
+            .wait_for_stream("Contact", &self.0.contact_id.to_string())
+            .await
+            .map_err(internal)?;
         Contact::load(ctx, self.0.contact_id)
             .await?
             .ok_or_else(|| gql(CommandError::not_found("contact")))

@@ -1,0 +1,114 @@
+//! What `receiveInboundMessage` needs to know before it acts, read in one query: whether the
+//! account exists and its default service, where an earlier delivery of the gateway message went,
+//! the contact holding the sender's routing key, and that contact's open attendance on the
+//! channel. Each answer is what the separate look-ups of [`super::receive_inbound`] would read
+//! (the same tables, the event log for the attendances' states); the use case still checks the
+//! holder against its events before trusting it.
+
+use domain::kinds::ChannelType;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::receive_inbound::Received;
+use crate::error::CommandResult;
+
+/// The answers; `None` where there is nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboundLookup {
+    pub account_exists: bool,
+    /// The account's default service, if it names one that exists.
+    pub default_service: Option<Uuid>,
+    /// An earlier delivery of the same gateway message.
+    pub delivered: Option<Received>,
+    /// The contact holding the sender's routing key (phone channels) or channel identity.
+    pub holder: Option<Uuid>,
+    /// The holder's attendance on this account and channel, when its stream is open.
+    pub open: Option<Uuid>,
+}
+
+/// Who sent the message: a phone's routing key, or another channel's identifier.
+#[derive(Debug, Clone, Copy)]
+pub enum Sender<'a> {
+    Phone {
+        routing_key: &'a str,
+    },
+    Identity {
+        identifier: &'a str,
+    },
+    /// The sender's address did not parse: only the account is looked up.
+    Unknown,
+}
+
+const LOOKUP: &str = "
+SELECT a.id IS NOT NULL,
+       s.id,
+       d.attendance_id,
+       (SELECT e.payload::jsonb -> 'AttendanceOpened' ->> 'contact_id' FROM events e
+         WHERE e.aggregate_type = 'Attendance' AND e.aggregate_id = d.attendance_id::text
+           AND e.sequence = 1),
+       h.contact_id,
+       o.attendance_id,
+       (SELECT e.event_type FROM events e
+         WHERE e.aggregate_type = 'Attendance' AND e.aggregate_id = o.attendance_id::text
+         ORDER BY e.sequence DESC LIMIT 1)
+  FROM (SELECT $1::uuid AS account_id) k
+  LEFT JOIN accounts a ON a.id = k.account_id
+  LEFT JOIN services s ON s.id = a.default_service_id
+  LEFT JOIN inbound_message_ids d
+         ON d.account_id = k.account_id AND d.channel = $2 AND d.external_id = $3
+  LEFT JOIN LATERAL (
+        SELECT p.contact_id FROM contact_phone_keys p
+         WHERE $4::text IS NOT NULL AND p.account_id = k.account_id AND p.routing_key = $4
+        UNION ALL
+        SELECT i.contact_id FROM contact_channel_ids i
+         WHERE $5::text IS NOT NULL AND i.account_id = k.account_id AND i.channel = $2
+           AND i.identifier = $5
+        LIMIT 1) h ON true
+  LEFT JOIN attendance_open_keys o
+         ON o.account_id = k.account_id AND o.contact_id = h.contact_id AND o.channel = $2";
+
+type Row = (
+    bool,
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<String>,
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<String>,
+);
+
+/// Looks everything up for a message on `channel` of `account_id` from `sender`.
+pub async fn lookup(
+    pool: &PgPool,
+    account_id: Uuid,
+    channel: ChannelType,
+    external_id: Option<&str>,
+    sender: Sender<'_>,
+) -> CommandResult<InboundLookup> {
+    let (key, identifier) = match sender {
+        Sender::Phone { routing_key } => (Some(routing_key), None),
+        Sender::Identity { identifier } => (None, Some(identifier)),
+        Sender::Unknown => (None, None),
+    };
+    let (account_exists, default_service, delivered, delivered_contact, holder, open, last): Row =
+        sqlx::query_as(LOOKUP)
+            .bind(account_id)
+            .bind(channel.as_str())
+            .bind(external_id)
+            .bind(key)
+            .bind(identifier)
+            .fetch_one(pool)
+            .await?;
+    // The contact from the log (the read model may lag behind the first delivery).
+    let delivered = delivered.zip(delivered_contact.and_then(|c| c.parse().ok()));
+    Ok(InboundLookup {
+        account_exists,
+        default_service,
+        delivered: delivered.map(|(attendance_id, contact_id)| Received {
+            attendance_id,
+            contact_id,
+        }),
+        holder,
+        open: open.filter(|_| last.is_some_and(|t| t != "AttendanceFinalized")),
+    })
+}
