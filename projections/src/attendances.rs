@@ -692,7 +692,12 @@ pub mod read {
         filter: impl Fn(&mut QueryBuilder<'_, Postgres>),
     ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
         let from = " FROM attendances a LEFT JOIN contacts c ON c.id = a.contact_id WHERE true";
-        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS}{from}"));
+        // The total rides along with the page (an uncorrelated subquery, counted once): one round
+        // trip for both whenever the page has a row.
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS}, (SELECT count(*){from}"));
+        filter(&mut q);
+        q.push(format!(") AS total_count{from}"));
         filter(&mut q);
         if let Some((t, id)) = page.after {
             q.push(format!(" AND (a.{order_column}, a.id) < ("))
@@ -703,11 +708,20 @@ pub mod read {
         }
         q.push(format!(" ORDER BY a.{order_column} DESC, a.id DESC LIMIT "))
             .push_bind(page.first + 1);
-        let rows = q.build_query_as().fetch_all(pool).await?;
+        let found = q.build().fetch_all(pool).await?;
+        if let Some(first) = found.first() {
+            let total: i64 = first.try_get("total_count")?;
+            let rows = found
+                .iter()
+                .map(AttendanceRow::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok((rows, total));
+        }
+        // An empty page (past the end, or nothing at all) still has a total.
         let mut c = QueryBuilder::<Postgres>::new(format!("SELECT count(*){from}"));
         filter(&mut c);
         let total: i64 = c.build_query_scalar().fetch_one(pool).await?;
-        Ok((rows, total))
+        Ok((Vec::new(), total))
     }
 
     /// Items 6 and 7: PENDING with `agent_id`, last interaction first, optionally narrowed by a

@@ -411,6 +411,16 @@ async fn pending_attendances_are_listed_with_their_count_and_a_customer_message_
     );
     let data = w.app.ok(Some(&token), list, json!({})).await;
     assert_eq!(data["pendingAttendances"]["totalCount"], 1);
+
+    // A page past the end is empty and still counts the whole list.
+    let paged = "query($after: String) { pendingAttendances(first: 1, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { id } } }";
+    let first = w.app.ok(Some(&token), paged, json!({})).await;
+    assert_eq!(first["pendingAttendances"]["totalCount"], 1);
+    let end = first["pendingAttendances"]["pageInfo"]["endCursor"].clone();
+    let past = w.app.ok(Some(&token), paged, json!({"after": end})).await;
+    assert_eq!(past["pendingAttendances"]["nodes"], json!([]));
+    assert_eq!(past["pendingAttendances"]["totalCount"], 1);
 }
 
 #[tokio::test]
