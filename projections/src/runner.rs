@@ -359,8 +359,7 @@ impl Projector {
     async fn run_batch(&self, i: usize) -> anyhow::Result<usize> {
         let lane = &self.lanes[i];
         let p = &lane.projection;
-        let mut tx = self.pool.begin().await?;
-        let row = lock_checkpoint(&mut tx, p.name()).await?;
+        let (mut tx, row) = begin_locked(&self.pool, p.name()).await?;
         let from = Checkpoint {
             tx_id: row.try_get("tx")?,
             position: row.try_get("position")?,
@@ -432,8 +431,7 @@ impl Projector {
         i: usize,
         events: &[StoredEvent],
     ) -> anyhow::Result<(sqlx::Transaction<'static, sqlx::Postgres>, Vec<StoredEvent>)> {
-        let mut tx = self.pool.begin().await?;
-        let row = lock_checkpoint(&mut tx, self.lanes[i].projection.name()).await?;
+        let (tx, row) = begin_locked(&self.pool, self.lanes[i].projection.name()).await?;
         let from = Checkpoint {
             tx_id: row.try_get("tx")?,
             position: row.try_get("position")?,
@@ -506,9 +504,11 @@ impl Projector {
     }
 }
 
-/// Takes the projection's lock for this transaction and reads its checkpoint. An advisory lock,
-/// not `FOR UPDATE`: a row lock gives the transaction an id, and an open transaction id holds back
-/// every reader of the log (see `log.rs`) until it ends, even one that applies nothing.
+/// Begins a transaction of projection `name`, takes its lock and reads its checkpoint. The lock
+/// is an advisory lock, not `FOR UPDATE`: a row lock gives the transaction an id, and an open
+/// transaction id holds back every reader of the log (see `log.rs`) until it ends, even one that
+/// applies nothing. It goes with the `BEGIN` (one round trip); the checkpoint is read by a
+/// statement of its own, after the lock is held, so that it sees the last holder's commit.
 ///
 /// The transaction commits asynchronously (`synchronous_commit = off`: no wait for its WAL to
 /// reach the disk, which takes a disk flush off every command's read-your-writes wait). That
@@ -521,23 +521,31 @@ impl Projector {
 /// a table never analysed, catch-up fell to ~2,800 events/s and each command's read-your-writes
 /// wait grew to ~50 ms. The projections' own statements read and write rows by key, where index
 /// scans are what they use anyway.
-pub async fn lock_checkpoint(
-    tx: &mut sqlx::PgConnection,
+pub async fn begin_locked(
+    pool: &PgPool,
     name: &str,
-) -> Result<sqlx::postgres::PgRow, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT pg_advisory_xact_lock(hashtext('projection:' || $1)),
+) -> Result<
+    (
+        sqlx::Transaction<'static, sqlx::Postgres>,
+        sqlx::postgres::PgRow,
+    ),
+    sqlx::Error,
+> {
+    // A simple query takes no parameters: the name (a projection's, from the code) is quoted.
+    let lock_key = format!("'projection:{}'", name.replace('\'', "''"));
+    let mut tx = pool
+        .begin_with(format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext({lock_key})),
                 set_config('synchronous_commit', 'off', true), {LOG_READS_BY_INDEX}"
-    ))
-    .bind(name)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
+        ))
+        .await?;
+    let row = sqlx::query(
         "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1",
     )
     .bind(name)
     .fetch_one(&mut *tx)
-    .await
+    .await?;
+    Ok((tx, row))
 }
 
 fn replace_if_newer(cp: &mut Checkpoint, new: Checkpoint) -> bool {
