@@ -67,7 +67,8 @@ impl App {
             config.commands.clone(),
         ));
         crate::wiring::apply_inline(&commands);
-        let projector = Projector::new(pool.clone(), crate::wiring::projections());
+        let projector = Projector::new(pool.clone(), crate::wiring::projections())
+            .with_after_batch(crate::wiring::after_projection_batch(&commands));
         let mut background = projector.start().await?;
         let state = ApiState::new(commands.clone(), projector.clone(), config.api.clone());
         background.extend(crate::wiring::background_jobs(&state));

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use commands::Commands;
 use graphql::ApiState;
+use projections::log::StoredEvent;
 use projections::routing::{logout, router};
+use projections::runner::AfterBatch;
 use projections::Projection;
 use tokio::task::JoinHandle;
 
@@ -29,6 +31,18 @@ pub fn projections() -> Vec<Arc<dyn Projection>> {
 /// ([`commands::inline`]): the attendances, which every attendance mutation answers from.
 pub fn apply_inline(commands: &Commands) {
     commands.apply_inline_to_attendances(Arc::new(projections::attendances::AttendancesProjection));
+}
+
+/// What runs after each batch a projection commits: a batch of the agents read model (roles,
+/// services, who is active) clears the resolved bearer tokens
+/// ([`commands::auth::session_cache`]).
+pub fn after_projection_batch(commands: &Arc<Commands>) -> AfterBatch {
+    let commands = Arc::clone(commands);
+    Arc::new(move |projection: &'static str, _: &[StoredEvent]| {
+        if projection == projections::agents::AgentsProjection.name() {
+            commands.sessions.clear();
+        }
+    })
 }
 
 /// The use cases of a running server, for jobs that outlive any request.

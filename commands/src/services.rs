@@ -10,6 +10,7 @@ use domain::attendance::Attendance;
 use domain::contact::Contact;
 use sqlx::PgPool;
 
+use crate::auth::session_cache::SessionCache;
 use crate::cache::CachedStore;
 use crate::clock::Clock;
 use crate::inline::InlineProjection;
@@ -42,6 +43,8 @@ pub struct Commands {
     pub attendance_store: CachedStore<Attendance>,
     /// The contacts' store, sharing the framework's cache: a contact as its events left it.
     pub contact_store: CachedStore<Contact>,
+    /// Bearer tokens resolved in the last second.
+    pub sessions: Arc<SessionCache>,
 }
 
 impl Commands {
@@ -51,6 +54,7 @@ impl Commands {
         Self {
             contacts,
             contact_store,
+            sessions: Arc::default(),
             agents: cqrs(pool.clone()).0,
             attendances,
             attendance_store,

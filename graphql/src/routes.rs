@@ -83,14 +83,15 @@ async fn request_info(
     peer: Option<SocketAddr>,
 ) -> RequestInfo {
     let actor = match bearer(headers) {
-        Some(token) => {
-            commands::auth::sessions::resolve_token(api.pool(), &token, api.clock().now())
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "token lookup failed");
-                    None
-                })
-        }
+        Some(token) => api
+            .commands()
+            .sessions
+            .resolve(api.pool(), &token, api.clock().now())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "token lookup failed");
+                None
+            }),
         None => None,
     };
     RequestInfo {

@@ -1031,3 +1031,35 @@ async fn every_change_is_audited_with_its_actor_and_time() {
     assert_eq!(rows[0].payload["timezone"], "America/Sao_Paulo");
     assert_eq!(rows[4].payload["changes"]["allowImageChange"], false);
 }
+
+#[tokio::test]
+async fn a_role_change_or_deactivation_applies_to_a_token_used_a_moment_before() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, service) = app.account_with_service(&admin).await;
+    let (agent_id, agent) = app.agent_in(service).await;
+    let pause_reason = "mutation($n: String!) { createPauseReason(name: $n) { id } }";
+    let name = || json!({"n": format!("Pausa {}", Uuid::new_v4().simple())});
+    // Used as an AGENT (the resolved token is now cached): pause reasons are an admin's.
+    let v = app.graphql(Some(&agent), pause_reason, name()).await;
+    assert_eq!(error_code(&v), "FORBIDDEN", "{v:#}");
+
+    let promote = json!({"id": agent_id, "i": {"role": "ADMIN"}});
+    app.ok(Some(&admin), UPDATE_AGENT, promote).await;
+    let v = app.graphql(Some(&agent), pause_reason, name()).await;
+    assert!(v["errors"].is_null(), "promoted at once: {v:#}");
+
+    let demote = json!({"id": agent_id, "i": {"role": "AGENT"}});
+    app.ok(Some(&admin), UPDATE_AGENT, demote).await;
+    let v = app.graphql(Some(&agent), pause_reason, name()).await;
+    assert_eq!(error_code(&v), "FORBIDDEN", "demoted at once: {v:#}");
+
+    let deactivate = json!({"id": agent_id, "i": {"active": false}});
+    app.ok(Some(&admin), UPDATE_AGENT, deactivate).await;
+    let v = app.graphql(Some(&agent), "{ me { id } }", json!({})).await;
+    assert_eq!(
+        error_code(&v),
+        "UNAUTHENTICATED",
+        "deactivated at once: {v:#}"
+    );
+}

@@ -47,6 +47,6 @@ pub async fn change_password(
         at: ctx.now,
     });
     execute(&c.agents, agent_id, command, ctx).await?;
-    end_other_sessions(&c.pool, agent_id, session_id, ctx.now, "PASSWORD_CHANGED").await?;
+    end_other_sessions(c, agent_id, session_id, ctx.now, "PASSWORD_CHANGED").await?;
     Ok(())
 }

@@ -78,7 +78,7 @@ pub async fn login(
     )
     .await
     {
-        sessions::end_session(&c.pool, session.id, ctx.now, "FAILED").await?;
+        sessions::end_session(c, session.id, ctx.now, "FAILED").await?;
         return Err(e);
     }
     rate_limit::clear(&c.pool, &email).await?;
@@ -113,7 +113,7 @@ pub async fn end_session_with_reason(
         LogoutReason::PasswordChanged => "PASSWORD_CHANGED",
         LogoutReason::Deactivated => "DEACTIVATED",
     };
-    sessions::end_session(&c.pool, session_id, ctx.now, reason_text).await?;
+    sessions::end_session(c, session_id, ctx.now, reason_text).await?;
     execute(
         &c.agents,
         agent_id,

@@ -51,7 +51,7 @@ pub async fn update_agent(
     });
     execute(&c.agents, id, command, ctx).await?;
     if deactivating {
-        end_other_sessions(&c.pool, id, None, ctx.now, "DEACTIVATED").await?;
+        end_other_sessions(c, id, None, ctx.now, "DEACTIVATED").await?;
     }
     Ok(())
 }

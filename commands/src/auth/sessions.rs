@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::context::Actor;
 use crate::error::CommandResult;
 use crate::tokens::{new_token, token_hash};
+use crate::Commands;
 
 /// How long a login session lasts: a working shift plus margin. Configurable per deployment.
 pub const DEFAULT_SESSION_TTL: Duration = Duration::hours(12);
@@ -58,39 +59,81 @@ pub async fn resolve_token(
     token: &str,
     now: DateTime<Utc>,
 ) -> CommandResult<Option<Actor>> {
-    let hash = token_hash(token);
+    let bearer = resolve_bearer(pool, &token_hash(token), now).await?;
+    Ok(bearer.and_then(|b| b.actor_at(now)))
+}
+
+/// What a bearer token's hash stands for: an open session of an active agent (until it
+/// expires), or an integration token not revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bearer {
+    actor: Actor,
+    /// A session's end; None for an integration token.
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl Bearer {
+    /// The actor, if the bearer is still valid at `now`.
+    pub fn actor_at(&self, now: DateTime<Utc>) -> Option<Actor> {
+        match self.expires_at {
+            Some(end) if end <= now => None,
+            _ => Some(self.actor.clone()),
+        }
+    }
+}
+
+/// The bearer whose token has SHA-256 `hash`, if it is valid at `now`.
+pub async fn resolve_bearer(
+    pool: &PgPool,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> CommandResult<Option<Bearer>> {
     // One round trip for both kinds of bearer: an agent's session or an integration's token.
-    // (session or token id, agent, role, integration name)
-    type Bearer = (Uuid, Option<Uuid>, Option<String>, Option<String>);
-    let row: Option<Bearer> = sqlx::query_as(
-        "SELECT s.id, s.agent_id, a.role, NULL::text AS name
+    // (session or token id, agent, role, integration name, session expiry)
+    type Row = (
+        Uuid,
+        Option<Uuid>,
+        Option<String>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT s.id, s.agent_id, a.role, NULL::text AS name, s.expires_at
            FROM sessions s JOIN agents a ON a.id = s.agent_id
           WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.active
          UNION ALL
-         SELECT id, NULL, NULL, name FROM integration_tokens
+         SELECT id, NULL, NULL, name, NULL FROM integration_tokens
           WHERE token_hash = $1 AND revoked_at IS NULL
          LIMIT 1",
     )
-    .bind(&hash)
+    .bind(hash)
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, agent_id, role, name)| match agent_id {
-        Some(agent_id) => Actor::Agent {
-            id: agent_id,
-            role: role.as_deref().and_then(Role::parse).unwrap_or(Role::Agent),
-            session_id: Some(id),
-        },
-        None => Actor::Integration {
-            id,
-            name: name.unwrap_or_default(),
-        },
-    }))
+    Ok(
+        row.map(|(id, agent_id, role, name, expires_at)| match agent_id {
+            Some(agent_id) => Bearer {
+                actor: Actor::Agent {
+                    id: agent_id,
+                    role: role.as_deref().and_then(Role::parse).unwrap_or(Role::Agent),
+                    session_id: Some(id),
+                },
+                expires_at,
+            },
+            None => Bearer {
+                actor: Actor::Integration {
+                    id,
+                    name: name.unwrap_or_default(),
+                },
+                expires_at: None,
+            },
+        }),
+    )
 }
 
 /// Ends one session; returns whether it was open.
 pub async fn end_session(
-    pool: &PgPool,
+    c: &Commands,
     session_id: Uuid,
     now: DateTime<Utc>,
     reason: &str,
@@ -101,14 +144,16 @@ pub async fn end_session(
     .bind(session_id)
     .bind(now)
     .bind(reason)
-    .execute(pool)
+    .execute(&c.pool)
     .await?;
+    // Whoever bore its token must not pass on a cached resolution.
+    c.sessions.clear();
     Ok(done.rows_affected() == 1)
 }
 
 /// Ends every open session of an agent except `keep`; returns the ids ended.
 pub async fn end_other_sessions(
-    pool: &PgPool,
+    c: &Commands,
     agent_id: Uuid,
     keep: Option<Uuid>,
     now: DateTime<Utc>,
@@ -123,8 +168,9 @@ pub async fn end_other_sessions(
     .bind(keep)
     .bind(now)
     .bind(reason)
-    .fetch_all(pool)
+    .fetch_all(&c.pool)
     .await?;
+    c.sessions.clear();
     Ok(rows.iter().map(|r| r.get("id")).collect())
 }
 
