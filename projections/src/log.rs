@@ -88,17 +88,22 @@ async fn fetch_after(
         .await
 }
 
-/// [`SELECT_AFTER`] with the settled head of the whole log, read in the same snapshot: one row
-/// per event, or one row of NULL event columns when there is none.
+/// [`SELECT_AFTER`] with the settled head of the whole log and the reader's stored checkpoint
+/// (`$5`, a projection's name), read in the same snapshot: one row per event, or one row of NULL
+/// event columns when there is none.
 static SELECT_BATCH: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH head AS (
              SELECT tx_id::text::bigint AS head_tx, position AS head_position FROM events
               WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
               ORDER BY tx_id DESC, position DESC LIMIT 1),
+         stored AS (
+             SELECT tx_id::text::bigint AS stored_tx, position AS stored_position
+               FROM projection_checkpoints WHERE name = $5),
          batch AS ({SELECT_AFTER})
-         SELECT batch.*, head.head_tx, head.head_position
-           FROM head LEFT JOIN batch ON true
+         SELECT batch.*, head.head_tx, head.head_position, stored.stored_tx, stored.stored_position
+           FROM (SELECT 1) one
+           LEFT JOIN head ON true LEFT JOIN stored ON true LEFT JOIN batch ON true
           ORDER BY batch.tx, batch.position"
     )
 });
@@ -107,27 +112,50 @@ static SELECT_BATCH: LazyLock<String> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub struct Batch {
     pub events: Vec<StoredEvent>,
+    /// The reader's checkpoint as stored (its row in `projection_checkpoints`); the events are
+    /// those after `from`, which the caller must check is not behind it.
+    pub stored: Checkpoint,
     /// The last settled event of any type when the batch was read. When the batch holds fewer
     /// events than asked for, every settled event of the reader's types up to here is in it, so
     /// the reader may start its next read here (skipping the other types' events in between).
     pub settled_head: Option<Checkpoint>,
 }
 
-/// Like [`read_after`], plus the settled head of the whole log, read in the same snapshot.
+/// Like [`read_after`], plus the settled head of the whole log and the stored checkpoint of
+/// projection `name`, read in the same snapshot.
 pub async fn read_batch(
     conn: &mut PgConnection,
     from: Checkpoint,
     aggregate_types: &[&str],
     limit: i64,
+    name: &str,
 ) -> Result<Batch, sqlx::Error> {
-    let rows = fetch_after(conn, &SELECT_BATCH, from, aggregate_types, limit).await?;
+    let rows = sqlx::query(&SELECT_BATCH)
+        .persistent(false)
+        .bind(from.tx_id.to_string())
+        .bind(from.position)
+        .bind(aggregate_types)
+        .bind(limit)
+        .bind(name)
+        .fetch_all(conn)
+        .await?;
     let mut batch = Batch::default();
-    for r in &rows {
-        if batch.settled_head.is_none() {
-            batch.settled_head = Some(Checkpoint {
-                tx_id: r.try_get("head_tx")?,
-                position: r.try_get("head_position")?,
-            });
+    for (i, r) in rows.iter().enumerate() {
+        if i == 0 {
+            let head: Option<i64> = r.try_get("head_tx")?;
+            if let Some(tx_id) = head {
+                batch.settled_head = Some(Checkpoint {
+                    tx_id,
+                    position: r.try_get("head_position")?,
+                });
+            }
+            let stored: Option<i64> = r.try_get("stored_tx")?;
+            batch.stored = Checkpoint {
+                tx_id: stored.unwrap_or_default(),
+                position: r
+                    .try_get::<Option<i64>, _>("stored_position")?
+                    .unwrap_or_default(),
+            };
         }
         let kind: Option<String> = r.try_get("aggregate_type")?;
         if kind.is_some() {

@@ -70,6 +70,10 @@ struct Lane {
     /// by the last read that was not full (only other types' events lie in between). Kept in
     /// memory only: after a restart the first read walks from the checkpoint again.
     floor: std::sync::Mutex<Checkpoint>,
+    /// The checkpoint as this process last saw it stored: a batch is read from here (or the
+    /// floor) with the stored one in the same statement, and read again only when another
+    /// process moved it meanwhile.
+    stored: std::sync::Mutex<Checkpoint>,
 }
 
 /// The running projections of this process.
@@ -90,6 +94,7 @@ impl Projector {
                 nudge: Notify::new(),
                 progress: watch::channel(Checkpoint::default()).0,
                 floor: std::sync::Mutex::new(Checkpoint::default()),
+                stored: std::sync::Mutex::new(Checkpoint::default()),
             })
             .collect();
         Self {
@@ -359,13 +364,20 @@ impl Projector {
     async fn run_batch(&self, i: usize) -> anyhow::Result<usize> {
         let lane = &self.lanes[i];
         let p = &lane.projection;
-        let (mut tx, row) = begin_locked(&self.pool, p.name()).await?;
-        let from = Checkpoint {
-            tx_id: row.try_get("tx")?,
-            position: row.try_get("position")?,
-        };
+        let mut tx = begin_locked(&self.pool, p.name()).await?;
         let floor = *lane.floor.lock().unwrap_or_else(|e| e.into_inner());
-        let batch = read_batch(&mut tx, from.max(floor), p.aggregate_types(), BATCH_SIZE).await?;
+        let known = *lane.stored.lock().unwrap_or_else(|e| e.into_inner());
+        let types = p.aggregate_types();
+        let mut batch = read_batch(&mut tx, known.max(floor), types, BATCH_SIZE, p.name()).await?;
+        if batch.stored != known {
+            // Moved by another process (or first read here): read from where it stands.
+            *lane.stored.lock().unwrap_or_else(|e| e.into_inner()) = batch.stored;
+            if batch.stored.max(floor) != known.max(floor) {
+                let from = batch.stored.max(floor);
+                batch = read_batch(&mut tx, from, types, BATCH_SIZE, p.name()).await?;
+            }
+        }
+        let from = batch.stored;
         let events = batch.events;
         let head = batch
             .settled_head
@@ -417,11 +429,14 @@ impl Projector {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        lane.progress
-            .send_if_modified(|cp| replace_if_newer(cp, last));
+        *lane.stored.lock().unwrap_or_else(|e| e.into_inner()) = last;
+        // Before the waiters hear of it: what it does (e.g. forgetting cached sessions) must be
+        // done when a mutation waiting for this batch answers.
         if let Some(f) = &self.after_batch {
             f(lane.projection.name(), applied);
         }
+        lane.progress
+            .send_if_modified(|cp| replace_if_newer(cp, last));
         Ok(())
     }
 
@@ -431,11 +446,9 @@ impl Projector {
         i: usize,
         events: &[StoredEvent],
     ) -> anyhow::Result<(sqlx::Transaction<'static, sqlx::Postgres>, Vec<StoredEvent>)> {
-        let (tx, row) = begin_locked(&self.pool, self.lanes[i].projection.name()).await?;
-        let from = Checkpoint {
-            tx_id: row.try_get("tx")?,
-            position: row.try_get("position")?,
-        };
+        let name = self.lanes[i].projection.name();
+        let mut tx = begin_locked(&self.pool, name).await?;
+        let from = stored_checkpoint(&mut tx, name).await?;
         let todo = events
             .iter()
             .filter(|e| e.checkpoint > from)
@@ -504,11 +517,12 @@ impl Projector {
     }
 }
 
-/// Begins a transaction of projection `name`, takes its lock and reads its checkpoint. The lock
-/// is an advisory lock, not `FOR UPDATE`: a row lock gives the transaction an id, and an open
-/// transaction id holds back every reader of the log (see `log.rs`) until it ends, even one that
-/// applies nothing. It goes with the `BEGIN` (one round trip); the checkpoint is read by a
-/// statement of its own, after the lock is held, so that it sees the last holder's commit.
+/// Begins a transaction of projection `name` and takes its lock. The lock is an advisory lock,
+/// not `FOR UPDATE`: a row lock gives the transaction an id, and an open transaction id holds
+/// back every reader of the log (see `log.rs`) until it ends, even one that applies nothing. It
+/// goes with the `BEGIN` (one round trip); the checkpoint is read by a later statement (with
+/// the batch, or [`stored_checkpoint`]), once the lock is held, so that it sees the last
+/// holder's commit.
 ///
 /// The transaction commits asynchronously (`synchronous_commit = off`: no wait for its WAL to
 /// reach the disk, which takes a disk flush off every command's read-your-writes wait). That
@@ -524,28 +538,31 @@ impl Projector {
 pub async fn begin_locked(
     pool: &PgPool,
     name: &str,
-) -> Result<
-    (
-        sqlx::Transaction<'static, sqlx::Postgres>,
-        sqlx::postgres::PgRow,
-    ),
-    sqlx::Error,
-> {
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     // A simple query takes no parameters: the name (a projection's, from the code) is quoted.
     let lock_key = format!("'projection:{}'", name.replace('\'', "''"));
-    let mut tx = pool
-        .begin_with(format!(
-            "BEGIN; SELECT pg_advisory_xact_lock(hashtext({lock_key})),
-                set_config('synchronous_commit', 'off', true), {LOG_READS_BY_INDEX}"
-        ))
-        .await?;
+    pool.begin_with(format!(
+        "BEGIN; SELECT pg_advisory_xact_lock(hashtext({lock_key})),
+            set_config('synchronous_commit', 'off', true), {LOG_READS_BY_INDEX}"
+    ))
+    .await
+}
+
+/// The checkpoint of projection `name` as stored, read once its lock is held.
+async fn stored_checkpoint(
+    tx: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<Checkpoint, sqlx::Error> {
     let row = sqlx::query(
         "SELECT tx_id::text::bigint AS tx, position FROM projection_checkpoints WHERE name = $1",
     )
     .bind(name)
     .fetch_one(&mut *tx)
     .await?;
-    Ok((tx, row))
+    Ok(Checkpoint {
+        tx_id: row.try_get("tx")?,
+        position: row.try_get("position")?,
+    })
 }
 
 fn replace_if_newer(cp: &mut Checkpoint, new: Checkpoint) -> bool {
