@@ -70,9 +70,9 @@ struct Lane {
     /// by the last read that was not full (only other types' events lie in between). Kept in
     /// memory only: after a restart the first read walks from the checkpoint again.
     floor: std::sync::Mutex<Checkpoint>,
-    /// The checkpoint as this process last saw it stored: a batch is read from here (or the
+    /// The checkpoint as this projector last saw it stored: a batch is read from here (or the
     /// floor) with the stored one in the same statement, and read again only when another
-    /// process moved it meanwhile.
+    /// process (or the router's own catch-up) moved it meanwhile.
     stored: std::sync::Mutex<Checkpoint>,
 }
 
@@ -104,7 +104,9 @@ impl Projector {
         }
     }
 
-    /// Registers a callback run after every committed batch.
+    /// Registers a callback run after every committed batch, before the mutations waiting for
+    /// it are told; also (with no events) when a lane finds that someone else moved its
+    /// checkpoint: another process, or the router's own catch-up.
     pub fn with_after_batch(mut self, f: AfterBatch) -> Self {
         self.after_batch = Some(f);
         self
@@ -366,12 +368,22 @@ impl Projector {
         let p = &lane.projection;
         let mut tx = begin_locked(&self.pool, p.name()).await?;
         let floor = *lane.floor.lock().unwrap_or_else(|e| e.into_inner());
-        let known = *lane.stored.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = *lane.stored.lock().unwrap_or_else(|e| e.into_inner());
+        if known == Checkpoint::default() {
+            // Nothing seen yet (a new projector): a read from the start of the log would be
+            // thrown away, so ask where the checkpoint stands first.
+            known = stored_checkpoint(&mut tx, p.name()).await?;
+            *lane.stored.lock().unwrap_or_else(|e| e.into_inner()) = known;
+        }
         let types = p.aggregate_types();
         let mut batch = read_batch(&mut tx, known.max(floor), types, BATCH_SIZE, p.name()).await?;
         if batch.stored != known {
             // Moved by another process (or first read here): read from where it stands.
             *lane.stored.lock().unwrap_or_else(|e| e.into_inner()) = batch.stored;
+            // Whoever applied those events did not run this process's after-batch work.
+            if let Some(f) = &self.after_batch {
+                f(p.name(), &[]);
+            }
             if batch.stored.max(floor) != known.max(floor) {
                 let from = batch.stored.max(floor);
                 batch = read_batch(&mut tx, from, types, BATCH_SIZE, p.name()).await?;
