@@ -25,8 +25,9 @@
 
 use std::sync::LazyLock;
 
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres, Row};
 
 pub use commands::stored_event::{Checkpoint, StoredEvent};
 
@@ -60,32 +61,43 @@ pub async fn read_after(
     aggregate_types: &[&str],
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = fetch_after(conn, SELECT_AFTER, from, aggregate_types, limit).await?;
+    let rows = query_after(SELECT_AFTER, from, aggregate_types, limit)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(decode).collect()
 }
 
-/// Runs `sql`, a query taking [`SELECT_AFTER`]'s parameters, planned for the values at hand.
+/// `sql`, a query taking [`SELECT_AFTER`]'s parameters (and possibly more, bound after these),
+/// to be planned for the values at hand.
 ///
 /// Not a cached prepared statement: after five runs PostgreSQL may switch one to a generic plan,
 /// and for a log of millions of events the generic plan of this query (position and limit
 /// unknown) was a bitmap scan of everything after the checkpoint plus a sort, seconds a batch,
 /// where the plan for the actual values walks the global-order index for the few hundred rows
 /// asked for. An unnamed statement is planned anew each time (a fraction of a millisecond).
-async fn fetch_after(
-    conn: &mut PgConnection,
-    sql: &str,
+fn query_after<'q>(
+    sql: &'q str,
     from: Checkpoint,
-    aggregate_types: &[&str],
+    aggregate_types: &'q [&'q str],
     limit: i64,
-) -> Result<Vec<PgRow>, sqlx::Error> {
+) -> Query<'q, Postgres, PgArguments> {
     sqlx::query(sql)
         .persistent(false)
         .bind(from.tx_id.to_string())
         .bind(from.position)
         .bind(aggregate_types)
         .bind(limit)
-        .fetch_all(conn)
-        .await
+}
+
+/// The last settled event of the whole log (see the module doc), as a query's first row.
+const SETTLED_HEAD: &str = "SELECT tx_id::text::bigint AS head_tx, position AS head_position
+  FROM events WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY tx_id DESC, position DESC LIMIT 1";
+
+/// The last settled event of the whole log, if any.
+pub async fn settled_head(conn: &mut PgConnection) -> Result<Option<Checkpoint>, sqlx::Error> {
+    let head: Option<(i64, i64)> = sqlx::query_as(SETTLED_HEAD).fetch_optional(conn).await?;
+    Ok(head.map(|(tx_id, position)| Checkpoint { tx_id, position }))
 }
 
 /// [`SELECT_AFTER`] with the settled head of the whole log and the reader's stored checkpoint
@@ -93,10 +105,7 @@ async fn fetch_after(
 /// event columns when there is none.
 static SELECT_BATCH: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH head AS (
-             SELECT tx_id::text::bigint AS head_tx, position AS head_position FROM events
-              WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-              ORDER BY tx_id DESC, position DESC LIMIT 1),
+        "WITH head AS ({SETTLED_HEAD}),
          stored AS (
              SELECT tx_id::text::bigint AS stored_tx, position AS stored_position
                FROM projection_checkpoints WHERE name = $5),
@@ -130,12 +139,7 @@ pub async fn read_batch(
     limit: i64,
     name: &str,
 ) -> Result<Batch, sqlx::Error> {
-    let rows = sqlx::query(&SELECT_BATCH)
-        .persistent(false)
-        .bind(from.tx_id.to_string())
-        .bind(from.position)
-        .bind(aggregate_types)
-        .bind(limit)
+    let rows = query_after(&SELECT_BATCH, from, aggregate_types, limit)
         .bind(name)
         .fetch_all(conn)
         .await?;

@@ -26,7 +26,7 @@ use std::time::Instant;
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::dependent_views;
-use crate::log::{read_after, Checkpoint, StoredEvent, LOG_READS_BY_INDEX};
+use crate::log::{read_after, settled_head, Checkpoint, StoredEvent, LOG_READS_BY_INDEX};
 use crate::projection::Projection;
 
 /// Events applied per shadow transaction.
@@ -161,17 +161,9 @@ async fn catch_up_live(
     sqlx::query(&format!("SELECT {LOG_READS_BY_INDEX}"))
         .execute(&mut *tx)
         .await?;
-    let head: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT tx_id::text::bigint, position FROM events
-          WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-          ORDER BY tx_id DESC, position DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((tx_id, position)) = head else {
+    let Some(head) = settled_head(&mut *tx).await? else {
         return Ok(from);
     };
-    let head = Checkpoint { tx_id, position };
     let mut at = from;
     loop {
         let events = read_until(&mut *tx, p.aggregate_types(), at, head).await?;

@@ -104,9 +104,7 @@ pub async fn receive_inbound(
         return Err(CommandError::field("accountId", "does not exist"));
     }
     let identifier = parsed?;
-    if let Some(Err(e)) = phone {
-        return Err(e);
-    }
+    let phone = phone.transpose()?;
     if let Some(first) = found.delivered {
         return Ok(first);
     }
@@ -129,7 +127,8 @@ pub async fn receive_inbound(
             contact.id
         }
         None => {
-            let id = find_or_create_contact(c, ctx, &input, channel, &identifier).await?;
+            let id = find_or_create_contact(c, ctx, &input, channel, &identifier, phone.as_ref())
+                .await?;
             execute(&c.contacts, id, link, ctx).await?;
             id
         }
@@ -303,13 +302,15 @@ async fn known_contact(
     Ok(routes.then_some(contact))
 }
 
-/// The contact this identity routes to, created when there is none.
+/// The contact this identity routes to, created when there is none; `phone` is the identity
+/// parsed, on phone channels.
 async fn find_or_create_contact(
     c: &Commands,
     ctx: &CommandContext,
     input: &Inbound,
     channel: ChannelType,
     identifier: &str,
+    phone: Option<&Phone>,
 ) -> CommandResult<Uuid> {
     let name = input
         .contact_name
@@ -326,9 +327,7 @@ async fn find_or_create_contact(
         name,
         ..ContactInput::default()
     };
-    if channel.is_phone_channel() {
-        let phone =
-            Phone::parse_e164(identifier).map_err(|e| CommandError::field("from", &e.message))?;
+    if let Some(phone) = phone {
         contact.phone = Some(PhoneInput {
             ddi: phone.ddi().to_string(),
             number: phone.number().to_string(),
