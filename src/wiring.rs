@@ -62,7 +62,7 @@ impl Deref for JobCommands {
 pub fn background_jobs(state: &ApiState) -> Vec<JoinHandle<()>> {
     let c = JobCommands(state.clone());
     vec![
-        tokio::spawn(router::run(c.clone())),
+        tokio::spawn(router::run(c.clone(), state.projector().clone())),
         tokio::spawn(logout::run(c.clone())),
         tokio::spawn(run_session_expiry(c)),
     ]

@@ -10,11 +10,14 @@ use uuid::Uuid;
 use crate::log::StoredEvent;
 use crate::projection::{ApplyFuture, Projection};
 
+/// The projection's name (its checkpoint row).
+pub const NAME: &str = "agents";
+
 pub struct AgentsProjection;
 
 impl Projection for AgentsProjection {
     fn name(&self) -> &'static str {
-        "agents"
+        NAME
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {

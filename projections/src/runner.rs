@@ -21,7 +21,9 @@ use tokio::task::JoinHandle;
 
 use commands::inline::Committed;
 
-use crate::log::{read_batch, streams_head, Checkpoint, StoredEvent, LOG_READS_BY_INDEX};
+use crate::log::{
+    read_batch, settled_head, streams_head, Checkpoint, StoredEvent, LOG_READS_BY_INDEX,
+};
 use crate::projection::Projection;
 
 /// Events applied per transaction: large enough to amortise the commit, small enough to keep
@@ -118,6 +120,11 @@ impl Projector {
             .iter()
             .map(|l| (l.projection.name(), l.projection.aggregate_types()))
             .collect()
+    }
+
+    /// The pool it reads and writes through.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -236,6 +243,46 @@ impl Projector {
             .map(|(i, _)| (i, target))
             .collect();
         self.wait_lanes(&waits).await;
+    }
+
+    /// Waits, however long it takes, until the projections named `names` have applied `target`,
+    /// or with `None` everything settled now, warning each [`READ_YOUR_WRITES_TIMEOUT`] it goes
+    /// on. For a job of this process that must decide on up-to-date read models (the router):
+    /// the lanes apply the events, the job does not contend with them for the projections'
+    /// locks.
+    pub async fn wait_until(
+        &self,
+        names: &[&str],
+        target: Option<Checkpoint>,
+    ) -> anyhow::Result<()> {
+        let target = match target {
+            Some(t) => t,
+            None => {
+                let mut conn = self.pool.acquire().await?;
+                match settled_head(&mut conn).await? {
+                    Some(head) => head,
+                    None => return Ok(()),
+                }
+            }
+        };
+        let waits: Vec<(usize, Checkpoint)> = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| names.contains(&l.projection.name()))
+            .map(|(i, _)| (i, target))
+            .collect();
+        anyhow::ensure!(
+            waits.len() == names.len(),
+            "this process does not run every projection of {names:?}"
+        );
+        loop {
+            self.wait_lanes(&waits).await;
+            let reached = |&(i, t): &(usize, Checkpoint)| *self.lanes[i].progress.borrow() >= t;
+            if waits.iter().all(reached) {
+                return Ok(());
+            }
+        }
     }
 
     /// Waits until each lane `i` has passed its target, waking them meanwhile.

@@ -22,7 +22,8 @@
 //! Every server process runs a router; a round is one decision pass:
 //! 1. take the PostgreSQL advisory lock [`router::ROUTER_LOCK_KEY`] in a transaction that
 //!    writes nothing: one round at a time across the deployment;
-//! 2. catch the `routing` and `agents` projections up with the log;
+//! 2. catch the `routing` and `agents` projections up with the log (in a server, by waiting
+//!    for its own lanes to apply everything settled: [`router::CatchUp`]);
 //! 3. read the available agents with their in-progress counts and the oldest waiting
 //!    attendances of their services; assign greedily, counting each assignment in memory;
 //! 4. wait until the `routing` projection has applied the round's own assignments, then

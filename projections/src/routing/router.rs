@@ -13,7 +13,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::projection::{RoutingProjection, NAME};
-use crate::agents::AgentsProjection;
+use crate::agents::{AgentsProjection, NAME as AGENTS};
 use crate::log::{stream_head, Checkpoint};
 use crate::runner::Projector;
 
@@ -91,11 +91,40 @@ pub struct Round {
     pub retry: bool,
 }
 
+/// How a round brings the `routing` and `agents` projections up to date before it decides, and
+/// waits for its own assignments after.
+pub enum CatchUp<'a> {
+    /// It applies them itself, in a projector of its own: for a process that does not run
+    /// those projections (tools, tests).
+    Apply(Projector),
+    /// It waits for this process's lanes, which apply them anyway: the round then never
+    /// contends with them for the projections' locks (it did about every 200 ms under load,
+    /// holding back every mutation waiting for the routing lane).
+    Lanes(&'a Projector),
+}
+
+impl CatchUp<'_> {
+    async fn to(&self, names: &[&str], target: Option<Checkpoint>) -> anyhow::Result<()> {
+        match self {
+            CatchUp::Lanes(lanes) => lanes.wait_until(names, target).await,
+            CatchUp::Apply(own) => match target {
+                None => own.catch_up_all().await,
+                Some(target) => wait_until_projected(own, target).await,
+            },
+        }
+    }
+}
+
+/// One decision round with a projector of its own ([`CatchUp::Apply`]).
+pub async fn route_once(c: &Commands) -> anyhow::Result<Round> {
+    let own = own_projector(&c.pool).await?;
+    route_once_with(c, &CatchUp::Apply(own)).await
+}
+
 /// One decision round: under the lock, catch up, read the queue and the agents, assign, and wait
 /// until the routing projection shows those assignments before letting the next round decide.
-pub async fn route_once(c: &Commands) -> anyhow::Result<Round> {
+pub async fn route_once_with(c: &Commands, catch_up: &CatchUp<'_>) -> anyhow::Result<Round> {
     let pool = &c.pool;
-    let catch_up = own_projector(pool).await?;
     // A transaction only to hold the lock: it writes nothing (so it takes no transaction id and
     // holds back no projection), and it releases the lock however the round ends, even if this
     // task is cancelled, which a session lock on a pooled connection would not.
@@ -104,7 +133,7 @@ pub async fn route_once(c: &Commands) -> anyhow::Result<Round> {
         .bind(ROUTER_LOCK_KEY)
         .execute(&mut *lock)
         .await?;
-    catch_up.catch_up_all().await?;
+    catch_up.to(&[NAME, AGENTS], None).await?;
 
     let mut candidates = load_candidates(pool).await?;
     let services: Vec<Uuid> = candidates
@@ -149,16 +178,16 @@ pub async fn route_once(c: &Commands) -> anyhow::Result<Round> {
             }
         }
     }
-    if let Some(target) = target {
-        wait_until_projected(&catch_up, pool, target).await?;
+    if target.is_some() {
+        catch_up.to(&[NAME], target).await?;
     }
     lock.commit().await?;
     Ok(round)
 }
 
-/// Runs rounds for ever: whenever the routing projection moves, and every
-/// [`FULL_ROUND_EVERY`]. Errors are logged and retried on the next tick.
-pub async fn run<C: Deref<Target = Commands>>(c: C) {
+/// Runs rounds for ever, on this process's lanes: whenever the routing projection moves, and
+/// every [`FULL_ROUND_EVERY`]. Errors are logged and retried on the next tick.
+pub async fn run<C: Deref<Target = Commands>>(c: C, lanes: Projector) {
     let mut seen: Option<Checkpoint> = None;
     let mut last_round = Instant::now() - FULL_ROUND_EVERY;
     let mut retry = false;
@@ -176,7 +205,7 @@ pub async fn run<C: Deref<Target = Commands>>(c: C) {
         };
         if moved || retry || last_round.elapsed() >= FULL_ROUND_EVERY {
             last_round = Instant::now();
-            match route_once(&c).await {
+            match route_once_with(&c, &CatchUp::Lanes(&lanes)).await {
                 Ok(r) => retry = r.retry,
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "routing round failed");
@@ -224,11 +253,8 @@ async fn checkpoint(pool: &PgPool) -> sqlx::Result<Checkpoint> {
 }
 
 /// Waits until the routing projection has applied `target` (the router's last assignment).
-async fn wait_until_projected(
-    catch_up: &Projector,
-    pool: &PgPool,
-    target: Checkpoint,
-) -> anyhow::Result<()> {
+async fn wait_until_projected(catch_up: &Projector, target: Checkpoint) -> anyhow::Result<()> {
+    let pool = catch_up.pool();
     let started = Instant::now();
     let mut warned = false;
     loop {
