@@ -8,7 +8,6 @@ use anyhow::Context;
 use commands::{Clock, CommandSettings, Commands};
 use graphql::{ApiSettings, ApiState, AppSchema};
 use projections::Projector;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -40,7 +39,7 @@ pub struct App {
 /// Connects a pool to `url`.
 pub async fn connect(url: &str, size: u32) -> anyhow::Result<PgPool> {
     let options = commands::db::connect_options(url).context("DATABASE_URL is not a valid URL")?;
-    PgPoolOptions::new()
+    commands::db::pool_options()
         .max_connections(size)
         .acquire_timeout(std::time::Duration::from_secs(10))
         .connect_with(options)

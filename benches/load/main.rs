@@ -223,8 +223,9 @@ async fn measure(
     let seeded_rss = server.rss_kib();
 
     let max_clients = *cfg.levels.iter().max().unwrap();
-    // Connected as the server connects (commands::db::connect_options), for a fair comparison.
-    let raw_pool = PgPoolOptions::new()
+    // Connected as the server connects (commands::db::connect_options and pool_options), for a
+    // fair comparison.
+    let raw_pool = commands::db::pool_options()
         .max_connections(max_clients.min(60) as u32)
         .connect_with(commands::db::connect_options(url)?)
         .await?;

@@ -60,3 +60,28 @@ async fn the_events_notification_names_the_types_written() {
     types.sort_unstable();
     assert_eq!(types, ["Agent", "Contact"]);
 }
+
+/// The server's pools hand out a busy connection unchecked (`commands::db::pool_options`), but
+/// one that sat idle is checked first: a connection the server lost meanwhile is replaced, not
+/// handed to a command.
+#[tokio::test]
+async fn a_connection_lost_while_idle_is_replaced_before_use() {
+    let db = test_database().await;
+    let pool = agent_panel::app::connect(&db.url, 1).await.unwrap();
+    let first: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(first)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(ended);
+    tokio::time::sleep(commands::db::UNCHECKED_IDLE + std::time::Duration::from_millis(300)).await;
+    let second: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .expect("the lost connection was replaced");
+    assert_ne!(first, second);
+}
