@@ -78,6 +78,15 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
         self.shared.cache.lock().ok()?.get(id).cloned()
     }
 
+    /// The cached state of `id` when it stands at `sequence`, the stream's last event as a read
+    /// of the log just saw it: then it is as current as a load at that read would be, and
+    /// needs no query.
+    pub fn cached_at(&self, id: &str, sequence: usize) -> Option<A> {
+        self.cached(id)
+            .filter(|(_, at)| *at == sequence)
+            .map(|(aggregate, _)| aggregate)
+    }
+
     fn remember(&self, id: String, aggregate: A, sequence: usize) {
         if let Ok(mut c) = self.shared.cache.lock() {
             if c.len() >= AGGREGATE_CACHE_CAPACITY {

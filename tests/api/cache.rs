@@ -332,3 +332,60 @@ async fn a_command_refused_on_a_cached_state_that_moved_on_is_decided_again() {
     execute(&one.attendances, id, pending, &ctx).await.unwrap();
     assert_eq!(events_of(&db.pool, id).await, opened + 4);
 }
+
+/// Inbound takes a cached contact as is only when a look-up of the log found its stream at the
+/// cached sequence (`contacts::stream::load_at`); a contact another process moved on is read
+/// from the log.
+#[tokio::test]
+async fn a_cached_contact_is_taken_as_is_only_at_the_streams_last_sequence() {
+    use domain::contact::{ContactCommand, ContactInput, ReferenceCheck};
+    use domain::kinds::ChannelType;
+
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let (id, account) = (Uuid::new_v4(), Uuid::new_v4());
+    let register = ContactCommand::RegisterContact {
+        contact_id: id,
+        account_id: account,
+        input: ContactInput {
+            name: "Ana".into(),
+            ..ContactInput::default()
+        },
+        refs: ReferenceCheck {
+            account_exists: true,
+            unknown_tag_ids: vec![],
+            classification_exists: None,
+            portfolio_agent_exists: None,
+        },
+        phone_taken_by: None,
+        today: Utc::now().date_naive(),
+        at: Utc::now(),
+    };
+    execute(&one.contacts, id, register, &ctx).await.unwrap();
+    assert!(one.contact_store.cached_at(&id.to_string(), 1).is_some());
+
+    let link = ContactCommand::LinkChannel {
+        channel: ChannelType::Email,
+        identifier: "ana@example.com".into(),
+        account_id: account,
+        at: Utc::now(),
+    };
+    execute(&two.contacts, id, link.clone(), &ctx)
+        .await
+        .unwrap();
+    assert!(
+        one.contact_store.cached_at(&id.to_string(), 2).is_none(),
+        "the first process's cache stands at 1"
+    );
+    let contact = commands::contacts::stream::load_at(&one, id, Some(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        contact.decide(link).map(|e| e.len()),
+        Ok(0),
+        "the link the other process wrote is seen"
+    );
+    assert!(one.contact_store.cached_at(&id.to_string(), 2).is_some());
+}

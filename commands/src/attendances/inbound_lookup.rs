@@ -1,7 +1,7 @@
 //! What `receiveInboundMessage` needs to know before it acts, read in one query: whether the
 //! account exists and its default service, where an earlier delivery of the gateway message went,
-//! the contact holding the sender's routing key, and that contact's open attendance on the
-//! channel. Each answer is what the separate look-ups of [`super::receive_inbound`] would read
+//! the contact holding the sender's routing key with the sequence of its last event, and that
+//! contact's open attendance on the channel. Each answer is what the separate look-ups of [`super::receive_inbound`] would read
 //! (the same tables, the event log for the attendances' states); the use case still checks the
 //! holder against its events before trusting it.
 
@@ -22,6 +22,8 @@ pub struct InboundLookup {
     pub delivered: Option<Received>,
     /// The contact holding the sender's routing key (phone channels) or channel identity.
     pub holder: Option<Uuid>,
+    /// The sequence of the holder's last event (`None` when it has none yet).
+    pub holder_sequence: Option<i64>,
     /// The holder's attendance on this account and channel, when its stream is open.
     pub open: Option<Uuid>,
 }
@@ -47,6 +49,8 @@ SELECT a.id IS NOT NULL,
          WHERE e.aggregate_type = 'Attendance' AND e.aggregate_id = d.attendance_id::text
            AND e.sequence = 1),
        h.contact_id,
+       (SELECT max(e.sequence) FROM events e
+         WHERE e.aggregate_type = 'Contact' AND e.aggregate_id = h.contact_id::text),
        o.attendance_id,
        (SELECT e.event_type FROM events e
          WHERE e.aggregate_type = 'Attendance' AND e.aggregate_id = o.attendance_id::text
@@ -73,6 +77,7 @@ type Row = (
     Option<Uuid>,
     Option<String>,
     Option<Uuid>,
+    Option<i64>,
     Option<Uuid>,
     Option<String>,
 );
@@ -90,15 +95,23 @@ pub async fn lookup(
         Sender::Identity { identifier } => (None, Some(identifier)),
         Sender::Unknown => (None, None),
     };
-    let (account_exists, default_service, delivered, delivered_contact, holder, open, last): Row =
-        sqlx::query_as(LOOKUP)
-            .bind(account_id)
-            .bind(channel.as_str())
-            .bind(external_id)
-            .bind(key)
-            .bind(identifier)
-            .fetch_one(pool)
-            .await?;
+    let (
+        account_exists,
+        default_service,
+        delivered,
+        delivered_contact,
+        holder,
+        holder_sequence,
+        open,
+        last,
+    ): Row = sqlx::query_as(LOOKUP)
+        .bind(account_id)
+        .bind(channel.as_str())
+        .bind(external_id)
+        .bind(key)
+        .bind(identifier)
+        .fetch_one(pool)
+        .await?;
     // The contact from the log (the read model may lag behind the first delivery).
     let delivered = delivered.zip(delivered_contact.and_then(|c| c.parse().ok()));
     Ok(InboundLookup {
@@ -109,6 +122,7 @@ pub async fn lookup(
             contact_id,
         }),
         holder,
+        holder_sequence,
         open: open.filter(|_| last.is_some_and(|t| t != "AttendanceFinalized")),
     })
 }

@@ -13,8 +13,9 @@
 //!    service or flow, else the account's default service.
 //!
 //! The usual case, a known contact writing again, costs one look-up query ([`inbound_lookup`](super::inbound_lookup)),
-//! one read of the contact's events (the holder of a key is trusted only once they route by it),
-//! the idempotency claim and the append.
+//! the idempotency claim and the append. The holder of a key is trusted only once their events
+//! show they route by it: read from the log, or from the cache when the look-up found the
+//! cached state at the stream's last sequence.
 
 use chrono::{DateTime, Utc};
 use domain::attendance::{
@@ -116,7 +117,10 @@ pub async fn receive_inbound(
         at: ctx.now,
     };
     let known = match found.holder {
-        Some(holder) => known_contact(c, holder, input.account_id, routing_key.as_deref()).await?,
+        Some(holder) => {
+            let contact = stream::load_at(c, holder, found.holder_sequence).await?;
+            known_contact(contact, input.account_id, routing_key.as_deref())
+        }
         None => None,
     };
     let contact_id = match known {
@@ -288,18 +292,12 @@ async fn destination(
 /// The holder of the sender's routing key or identity, as its events leave it, when it may take
 /// the message as is: registered, and (phone channels) routing by the key. Otherwise the
 /// holder's claim is settled by [`find_or_create_contact`].
-async fn known_contact(
-    c: &Commands,
-    holder: Uuid,
-    account_id: Uuid,
-    routing_key: Option<&str>,
-) -> CommandResult<Option<Contact>> {
-    let contact = stream::load(c, holder).await?;
+fn known_contact(contact: Contact, account_id: Uuid, routing_key: Option<&str>) -> Option<Contact> {
     let routes = match routing_key {
         Some(key) => contact.holds_routing_key(account_id, key),
         None => contact.registered,
     };
-    Ok(routes.then_some(contact))
+    routes.then_some(contact)
 }
 
 /// The contact this identity routes to, created when there is none; `phone` is the identity

@@ -17,3 +17,13 @@ pub async fn load(c: &Commands, id: Uuid) -> CommandResult<Contact> {
         .map_err(from_aggregate)?;
     Ok(contexts.pop().map(|c| c.aggregate).unwrap_or_default())
 }
+
+/// [`load`], when a query just read the stream's last sequence (`None`: it has no events): the
+/// cached state at that sequence is taken as is; otherwise the log is read.
+pub async fn load_at(c: &Commands, id: Uuid, last_sequence: Option<i64>) -> CommandResult<Contact> {
+    let sequence = last_sequence.and_then(|s| usize::try_from(s).ok());
+    match sequence.and_then(|s| c.contact_store.cached_at(&id.to_string(), s)) {
+        Some(contact) => Ok(contact),
+        None => load(c, id).await,
+    }
+}
