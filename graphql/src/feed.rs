@@ -4,8 +4,9 @@
 //! query returns right after. Since every instance reads the shared log, a change made through
 //! instance A reaches subscribers on instance B without any broker. `NOTIFY events` wakes the
 //! feed (payloads stay empty: readers fetch the rest); an event that the projections have not
-//! applied yet is retried after [`HELD_BACK_RETRY`], doubling up to [`POLL`], so the last event
-//! of a burst is not left waiting for the poll. (A `NOTIFY` per projection commit would wake it
+//! applied yet is looked at again when a projection of this process commits a batch, else
+//! after [`HELD_BACK_RETRY`], doubling up to [`HELD_BACK_MAX_RETRY`] (commits meanwhile do not
+//! hasten it), so the last event of a burst is not left waiting for the poll. (A `NOTIFY` per projection commit would wake it
 //! exactly, but notifying commits serialize in PostgreSQL, and the write path paid for it.)
 //!
 //! A change's cursor is its event's place in the log, so a client that reconnects with the last
@@ -58,6 +59,10 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// The first wait before looking again at an event the projections had not applied yet.
 const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
+
+/// The longest such wait: the lanes apply a commit nobody waits for within their gathering
+/// time (`projections::runner::GATHER`, 20 ms), so the feed looks at about that pace.
+const HELD_BACK_MAX_RETRY: Duration = Duration::from_millis(20);
 
 /// One thing subscribers may care about.
 #[derive(Debug, Clone)]
@@ -404,7 +409,15 @@ impl Feed {
     }
 
     /// Reads the log and broadcasts, forever (a background task of each instance).
-    pub async fn run(self, pool: PgPool, connections: Connections, readers: Readers) {
+    /// `applied` is told when this process's projections commit a batch (events of other
+    /// processes' projections are found by looking again).
+    pub async fn run(
+        self,
+        pool: PgPool,
+        connections: Connections,
+        readers: Readers,
+        applied: Arc<tokio::sync::Notify>,
+    ) {
         let mut folds = Folds::default();
         let mut cursor = match checkpoints(&pool)
             .await
@@ -439,28 +452,39 @@ impl Feed {
         });
         let mut retry = HELD_BACK_RETRY;
         loop {
-            let mut wait = POLL;
+            // Registered before the read: a batch applied while reading still wakes the wait.
+            let projected = applied.notified();
+            tokio::pin!(projected);
+            projected.as_mut().enable();
             match self
                 .advance(&pool, &connections, &readers, &mut folds, cursor)
                 .await
             {
                 Ok((next, held_back)) => {
+                    let moved = next != cursor;
+                    cursor = next;
                     if held_back {
-                        wait = retry;
-                        retry = (retry * 2).min(POLL);
-                    } else {
-                        retry = HELD_BACK_RETRY;
-                    }
-                    if next != cursor {
-                        cursor = next;
-                        if !held_back {
-                            continue;
+                        // Waiting for the projections: a commit cannot make that event ready
+                        // sooner (under load one woke the feed every millisecond, two
+                        // statements each time), a batch this process applies may; another
+                        // process's is found by looking again after `retry`.
+                        retry = if moved { HELD_BACK_RETRY } else { retry };
+                        tokio::select! {
+                            _ = &mut projected => {}
+                            _ = tokio::time::sleep(retry) => {}
                         }
+                        retry = (retry * 2).min(HELD_BACK_MAX_RETRY);
+                        let _ = wake_rx.try_recv();
+                        continue;
+                    }
+                    retry = HELD_BACK_RETRY;
+                    if moved {
+                        continue;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "change feed read failed"),
             }
-            let _ = tokio::time::timeout(wait, wake_rx.recv()).await;
+            let _ = tokio::time::timeout(POLL, wake_rx.recv()).await;
         }
     }
 

@@ -75,6 +75,7 @@ impl ApiState {
                 self.pool().clone(),
                 self.connections().clone(),
                 self.projector().readers(),
+                self.projector().applied(),
             )),
             tokio::spawn(self.connections().clone().heartbeat(self.pool().clone())),
         ]

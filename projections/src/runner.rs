@@ -84,6 +84,8 @@ pub struct Projector {
     pool: PgPool,
     lanes: Arc<Vec<Lane>>,
     after_batch: Option<AfterBatch>,
+    /// Told after every batch any lane of this process commits.
+    applied: Arc<Notify>,
 }
 
 impl Projector {
@@ -103,6 +105,7 @@ impl Projector {
             pool,
             lanes: Arc::new(lanes),
             after_batch: None,
+            applied: Arc::default(),
         }
     }
 
@@ -120,6 +123,12 @@ impl Projector {
             .iter()
             .map(|l| (l.projection.name(), l.projection.aggregate_types()))
             .collect()
+    }
+
+    /// Told (`notify_waiters`) after every batch a lane of this process commits: for a reader
+    /// of the log that waits for the projections (the change feed).
+    pub fn applied(&self) -> Arc<Notify> {
+        Arc::clone(&self.applied)
     }
 
     /// The pool it reads and writes through.
@@ -496,6 +505,7 @@ impl Projector {
         }
         lane.progress
             .send_if_modified(|cp| replace_if_newer(cp, last));
+        self.applied.notify_waiters();
         Ok(())
     }
 
