@@ -281,6 +281,10 @@ impl Run {
         }
     }
 
+    /// Writes the run: the changed routing rows; the counters (read, then changed in memory);
+    /// then one statement for the counters, the takers' "today" and idle time and the settled
+    /// to-do rows, which also tells which takers are offline; and, rarely, the parks that
+    /// needs. Four round trips whatever the run holds.
     async fn write(self, tx: &mut PgConnection) -> anyhow::Result<()> {
         let rows: Vec<(bool, RoutingRecord)> = self
             .rows
@@ -289,18 +293,32 @@ impl Run {
             .map(|(id, r)| (r.existed, RoutingRecord::of(*id, r)))
             .collect();
         write_rows(&mut *tx, "routing_attendances", &["attendance_id"], rows).await?;
-        write_counters(&mut *tx, &self.deltas).await?;
-        write_taken(&mut *tx, &self.taken).await?;
-        let offline = write_last_assigned(&mut *tx, &self.last_assigned).await?;
-        write_park(tx, self.park, &offline).await
+        let counters = counters_after(&mut *tx, &self.deltas).await?;
+        let (settled, parks) = park_plan(self.park);
+        let offline = write_changes(
+            &mut *tx,
+            &counters,
+            &self.taken,
+            &self.last_assigned,
+            &settled,
+        )
+        .await?;
+        write_parks(tx, parks, &offline).await
     }
 }
 
-/// The waiting and in-progress counters after `deltas`, each applied in order with the floor at
-/// zero that a single event's upsert has.
-async fn write_counters(tx: &mut PgConnection, deltas: &[Delta]) -> anyhow::Result<()> {
+/// The waiting and in-progress counters the run touches, after its deltas.
+#[derive(Default)]
+struct Counters {
+    waiting: Vec<(Uuid, i32)>,
+    in_progress: Vec<(Uuid, i32)>,
+}
+
+/// The counters after `deltas`, each applied in order with the floor at zero that a single
+/// event's upsert has; the stored values are read (and only read) here.
+async fn counters_after(tx: &mut PgConnection, deltas: &[Delta]) -> anyhow::Result<Counters> {
     if deltas.is_empty() {
-        return Ok(());
+        return Ok(Counters::default());
     }
     let mut services: Vec<Uuid> = Vec::new();
     let mut agents: Vec<Uuid> = Vec::new();
@@ -343,9 +361,44 @@ async fn write_counters(tx: &mut PgConnection, deltas: &[Delta]) -> anyhow::Resu
             *n = (*n + by).max(0);
         }
     }
-    let (w_ids, w_n): (Vec<Uuid>, Vec<i32>) = waiting.into_iter().unzip();
-    let (p_ids, p_n): (Vec<Uuid>, Vec<i32>) = in_progress.into_iter().unzip();
-    sqlx::query(
+    Ok(Counters {
+        waiting: waiting.into_iter().collect(),
+        in_progress: in_progress.into_iter().collect(),
+    })
+}
+
+/// Writes, in one statement (each part is empty when the run has nothing for it):
+/// - the counters;
+/// - each (agent, attendance) pair in the agent's "today" of its opening day, once ever: only
+///   the pairs whose `agent_daily_attendances` row is new add to the day's figure;
+/// - the takers' idle time (latest assignment);
+/// - the removal of the settled attendances' to-do rows.
+///
+/// Returns the takers who are offline (as of this point of the log), which the park rule needs.
+async fn write_changes(
+    tx: &mut PgConnection,
+    counters: &Counters,
+    taken: &[(Uuid, Uuid, Uuid, NaiveDate)],
+    last: &HashMap<Uuid, Option<DateTime<Utc>>>,
+    settled: &[Uuid],
+) -> anyhow::Result<HashSet<Uuid>> {
+    if counters.waiting.is_empty()
+        && counters.in_progress.is_empty()
+        && taken.is_empty()
+        && last.is_empty()
+        && settled.is_empty()
+    {
+        return Ok(HashSet::new());
+    }
+    let (w_ids, w_n): (Vec<Uuid>, Vec<i32>) = counters.waiting.iter().copied().unzip();
+    let (p_ids, p_n): (Vec<Uuid>, Vec<i32>) = counters.in_progress.iter().copied().unzip();
+    let t_agents: Vec<Uuid> = taken.iter().map(|t| t.0).collect();
+    let t_attendances: Vec<Uuid> = taken.iter().map(|t| t.1).collect();
+    let t_accounts: Vec<Uuid> = taken.iter().map(|t| t.2).collect();
+    let t_days: Vec<NaiveDate> = taken.iter().map(|t| t.3).collect();
+    let (l_agents, l_times): (Vec<Uuid>, Vec<Option<DateTime<Utc>>>) =
+        last.iter().map(|(a, t)| (*a, *t)).unzip();
+    let offline: Vec<Uuid> = sqlx::query_scalar(
         "WITH w AS (
              INSERT INTO service_waiting_counts (service_id, waiting)
              SELECT * FROM unnest($1::uuid[], $2::int[])
@@ -354,80 +407,43 @@ async fn write_counters(tx: &mut PgConnection, deltas: &[Delta]) -> anyhow::Resu
              INSERT INTO agent_in_progress_counts (agent_id, in_progress)
              SELECT * FROM unnest($3::uuid[], $4::int[])
              ON CONFLICT (agent_id) DO UPDATE SET in_progress = EXCLUDED.in_progress
-         )
-         SELECT 1",
-    )
-    .bind(&w_ids)
-    .bind(&w_n)
-    .bind(&p_ids)
-    .bind(&p_n)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-/// Counts each (agent, attendance) pair in the agent's "today" of its opening day, once ever:
-/// only the pairs whose `agent_daily_attendances` row is new add to the day's figure.
-async fn write_taken(
-    tx: &mut PgConnection,
-    taken: &[(Uuid, Uuid, Uuid, NaiveDate)],
-) -> anyhow::Result<()> {
-    if taken.is_empty() {
-        return Ok(());
-    }
-    let agents: Vec<Uuid> = taken.iter().map(|t| t.0).collect();
-    let attendances: Vec<Uuid> = taken.iter().map(|t| t.1).collect();
-    let accounts: Vec<Uuid> = taken.iter().map(|t| t.2).collect();
-    let days: Vec<NaiveDate> = taken.iter().map(|t| t.3).collect();
-    sqlx::query(
-        "WITH t AS (
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::date[])
+         ), t AS (
+             SELECT * FROM unnest($5::uuid[], $6::uuid[], $7::uuid[], $8::date[])
                  AS t(agent_id, attendance_id, account_id, day)
          ), first AS (
              INSERT INTO agent_daily_attendances (agent_id, attendance_id)
              SELECT agent_id, attendance_id FROM t
              ON CONFLICT DO NOTHING
              RETURNING agent_id, attendance_id
-         )
-         INSERT INTO agent_daily_counters (agent_id, account_id, day, today)
-         SELECT t.agent_id, t.account_id, t.day, count(*)::int
-           FROM first JOIN t USING (agent_id, attendance_id)
-          GROUP BY t.agent_id, t.account_id, t.day
-         ON CONFLICT (agent_id, day, account_id)
-             DO UPDATE SET today = agent_daily_counters.today + EXCLUDED.today",
-    )
-    .bind(&agents)
-    .bind(&attendances)
-    .bind(&accounts)
-    .bind(&days)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-/// Resets the takers' idle time and returns those of them who are offline (as of this point of
-/// the log), which the park rule needs.
-async fn write_last_assigned(
-    tx: &mut PgConnection,
-    last: &HashMap<Uuid, Option<DateTime<Utc>>>,
-) -> anyhow::Result<HashSet<Uuid>> {
-    if last.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let (agents, times): (Vec<Uuid>, Vec<Option<DateTime<Utc>>>) =
-        last.iter().map(|(a, t)| (*a, *t)).unzip();
-    let offline: Vec<Uuid> = sqlx::query_scalar(
-        "WITH up AS (
+         ), today AS (
+             INSERT INTO agent_daily_counters (agent_id, account_id, day, today)
+             SELECT t.agent_id, t.account_id, t.day, count(*)::int
+               FROM first JOIN t USING (agent_id, attendance_id)
+              GROUP BY t.agent_id, t.account_id, t.day
+             ON CONFLICT (agent_id, day, account_id)
+                 DO UPDATE SET today = agent_daily_counters.today + EXCLUDED.today
+         ), settled AS (
+             DELETE FROM routing_park_todo WHERE attendance_id = ANY($11)
+         ), up AS (
              INSERT INTO routing_agents (agent_id, last_assigned_at)
-             SELECT * FROM unnest($1::uuid[], $2::timestamptz[])
+             SELECT * FROM unnest($9::uuid[], $10::timestamptz[])
              ON CONFLICT (agent_id) DO UPDATE
                  SET last_assigned_at = GREATEST(routing_agents.last_assigned_at, EXCLUDED.last_assigned_at)
              RETURNING agent_id, online
          )
          SELECT agent_id FROM up WHERE NOT online",
     )
-    .bind(&agents)
-    .bind(&times)
+    .bind(&w_ids)
+    .bind(&w_n)
+    .bind(&p_ids)
+    .bind(&p_n)
+    .bind(&t_agents)
+    .bind(&t_attendances)
+    .bind(&t_accounts)
+    .bind(&t_days)
+    .bind(&l_agents)
+    .bind(&l_times)
+    .bind(settled)
     .fetch_all(&mut *tx)
     .await?;
     Ok(offline.into_iter().collect())
@@ -436,14 +452,11 @@ async fn write_last_assigned(
 /// A to-do row to add: (agent, the event that asked, when).
 type ParkRow = (Uuid, String, Option<DateTime<Utc>>);
 
-/// The to-do list after the run's changes, taken per attendance in log order: a settle removes
-/// every row of it (stored or added earlier in the run), a park adds one unless that
-/// (attendance, agent) row is already there.
-async fn write_park(
-    tx: &mut PgConnection,
-    ops: Vec<(Uuid, ParkOp)>,
-    offline: &HashSet<Uuid>,
-) -> anyhow::Result<()> {
+/// The to-do list's changes, taken per attendance in log order: a settle removes every row of it
+/// (stored or added earlier in the run), a park adds one unless that (attendance, agent) row is
+/// already there. Returns the settled attendances and the rows to add if their agent is offline
+/// (known once [`write_changes`] ran; filtering then keeps what filtering in order would).
+fn park_plan(ops: Vec<(Uuid, ParkOp)>) -> (Vec<Uuid>, HashMap<Uuid, Vec<ParkRow>>) {
     let mut settled: HashSet<Uuid> = HashSet::new();
     let mut added: HashMap<Uuid, Vec<ParkRow>> = HashMap::new();
     for (id, op) in ops {
@@ -456,36 +469,39 @@ async fn write_park(
                 agent_id,
                 caused_by,
                 at,
-            } if offline.contains(&agent_id) => {
+            } => {
                 let rows = added.entry(id).or_default();
                 if !rows.iter().any(|(a, _, _)| *a == agent_id) {
                     rows.push((agent_id, caused_by, at));
                 }
             }
-            ParkOp::IfOffline { .. } => {}
         }
     }
-    if !settled.is_empty() {
-        let ids: Vec<Uuid> = settled.into_iter().collect();
-        sqlx::query("DELETE FROM routing_park_todo WHERE attendance_id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if added.is_empty() {
-        return Ok(());
-    }
+    (settled.into_iter().collect(), added)
+}
+
+/// Adds the planned to-do rows whose agent is `offline`.
+async fn write_parks(
+    tx: &mut PgConnection,
+    added: HashMap<Uuid, Vec<ParkRow>>,
+    offline: &HashSet<Uuid>,
+) -> anyhow::Result<()> {
     let mut ids = Vec::new();
     let mut agents = Vec::new();
     let mut causes = Vec::new();
     let mut times = Vec::new();
     for (id, rows) in added {
         for (agent_id, caused_by, at) in rows {
-            ids.push(id);
-            agents.push(agent_id);
-            causes.push(caused_by);
-            times.push(at);
+            if offline.contains(&agent_id) {
+                ids.push(id);
+                agents.push(agent_id);
+                causes.push(caused_by);
+                times.push(at);
+            }
         }
+    }
+    if ids.is_empty() {
+        return Ok(());
     }
     sqlx::query(
         "INSERT INTO routing_park_todo (attendance_id, agent_id, caused_by, created_at)
