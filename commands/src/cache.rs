@@ -20,7 +20,7 @@ use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 
-use crate::inline::{record, Appending, Committed, InlineProjection};
+use crate::inline::{self, record, Appending, Committed, InlineProjection};
 use crate::stored_event::Checkpoint;
 use crate::trusted_load;
 
@@ -265,6 +265,10 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
         let mut aggregate_ids: Vec<String> =
             events.iter().map(|e| e.aggregate_id.clone()).collect();
         aggregate_ids.dedup();
+        let written = !applied_inline.is_empty();
+        for stream in streams {
+            inline::record_written(stream.id, written.then(|| stream.state.clone()));
+        }
         record(Committed {
             aggregate_type: A::TYPE,
             aggregate_ids,

@@ -19,6 +19,8 @@
 //! event, the event types and the read models applied inline, so a mutation waits for exactly
 //! the lanes that still have to apply its events.
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use cqrs_es::Aggregate;
@@ -61,18 +63,54 @@ pub struct Committed {
     pub applied_inline: Vec<&'static str>,
 }
 
-/// The commits of one request, in order; clones share it.
-#[derive(Debug, Clone, Default)]
-pub struct Journal(Arc<Mutex<Vec<Committed>>>);
+/// The commits of one request, in order, and the states its inline rows were written from;
+/// clones share it.
+#[derive(Clone, Default)]
+pub struct Journal(Arc<Mutex<Entries>>);
+
+#[derive(Default)]
+struct Entries {
+    commits: Vec<Committed>,
+    /// Stream id → its state after the request's last commit to it, when that commit wrote the
+    /// stream's inline rows: those rows are this state's, so the mutation can answer from it.
+    written: HashMap<String, Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.commits()).finish()
+    }
+}
 
 impl Journal {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn record(&self, c: Committed) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        self.entries().commits.push(c);
     }
 
     /// Everything recorded so far.
     pub fn commits(&self) -> Vec<Committed> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.entries().commits.clone()
+    }
+
+    /// Notes that a commit wrote the inline rows of stream `id` from `state` (or, with `None`,
+    /// that a later commit to it did not: its rows may be behind).
+    pub fn record_written<A: Send + Sync + 'static>(&self, id: &str, state: Option<A>) {
+        let mut entries = self.entries();
+        match state {
+            Some(state) => entries.written.insert(id.to_string(), Arc::new(state)),
+            None => entries.written.remove(id),
+        };
+    }
+
+    /// The state stream `id`'s inline rows were last written from in this request, if its last
+    /// commit wrote them.
+    pub fn written<A: Send + Sync + 'static>(&self, id: &str) -> Option<Arc<A>> {
+        let state = self.entries().written.get(id).cloned()?;
+        state.downcast::<A>().ok()
     }
 }
 
@@ -85,4 +123,9 @@ tokio::task_local! {
 /// Records `c` in the journal of the running command, if any.
 pub fn record(c: Committed) {
     let _ = JOURNAL.try_with(|j| j.record(c));
+}
+
+/// [`Journal::record_written`] in the journal of the running command, if any.
+pub fn record_written<A: Send + Sync + 'static>(id: &str, state: Option<A>) {
+    let _ = JOURNAL.try_with(|j| j.record_written(id, state));
 }

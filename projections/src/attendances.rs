@@ -540,6 +540,47 @@ pub mod read {
         })
     }
 
+    impl AttendanceRow {
+        /// The row an inline write stores for `a` ([`super::AttendanceRecord`], the one
+        /// mapping of a state to its row), as [`get`] reads it back right after: times at the
+        /// column's microsecond precision. `None` before the attendance opens.
+        pub fn written(a: &domain::attendance::Attendance) -> Option<Self> {
+            let s = a.state()?;
+            let r = super::AttendanceRecord::of(a, s);
+            let time = |t: &str| {
+                DateTime::parse_from_rfc3339(t)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
+            };
+            let time_opt = |t: &Option<String>| match t {
+                Some(t) => time(t).map(Some),
+                None => Some(None),
+            };
+            Some(Self {
+                id: r.id,
+                version: i64::try_from(r.version).ok()?,
+                protocol: r.protocol.to_string(),
+                account_id: r.account_id,
+                contact_id: r.contact_id,
+                channel: ChannelType::parse(r.channel)?,
+                direction: Direction::parse(r.direction)?,
+                status: AttendanceStatus::parse(r.status)?,
+                destination_type: DestinationType::parse(r.destination_type)?,
+                service_id: r.service_id,
+                flow_id: r.flow_id.map(str::to_string),
+                agent_id: r.agent_id,
+                opened_by: r.opened_by,
+                opened_at: time(&r.opened_at)?,
+                last_interaction_at: time(&r.last_interaction_at)?,
+                last_inbound_at: time_opt(&r.last_inbound_at)?,
+                last_message_preview: r.last_message_preview.map(str::to_string),
+                finalized_at: time_opt(&r.finalized_at)?,
+                finalize_reason: r.finalize_reason.map(str::to_string),
+                survey_requested: r.survey_requested,
+            })
+        }
+    }
+
     impl<'r> FromRow<'r, PgRow> for AttendanceRow {
         fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
             Ok(Self {

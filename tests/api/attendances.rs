@@ -654,3 +654,53 @@ async fn a_repeated_message_idempotency_key_sends_once() {
     );
     assert_eq!(data["attendance"]["lastMessagePreview"], "Tudo certo?");
 }
+
+/// A mutation answers with the row its own commit wrote (`AttendanceRow::written`), not a read
+/// of it: every field must equal what a query reads back right after, times included (the
+/// column keeps microseconds).
+#[tokio::test]
+async fn a_mutation_answers_exactly_what_a_query_reads_back() {
+    const FIELDS: &str = "id protocol channel direction status destinationType flowId
+        service { id } agent { id } openedBy { id } contact { id } account { id }
+        openedAt lastInteractionAt lastMessagePreview finalizedAt finalizeReason surveyRequested";
+    let w = world().await;
+    let (_, _, token) = w.agent().await;
+    let read_back = |id: Uuid| {
+        let app = &w.app;
+        let admin = &w.admin;
+        async move {
+            app.ok(
+                Some(admin),
+                &format!("query($id: UUID!) {{ attendance(id: $id) {{ {FIELDS} }} }}"),
+                json!({"id": id}),
+            )
+            .await["attendance"]
+                .clone()
+        }
+    };
+    let contact = w.contact(&token, "Ana Souza", "11987654321").await;
+    let id = w.taken(&token, contact).await;
+    for mutation in ["markPending", "rescueAttendance", "finalizeAttendance"] {
+        let v = w
+            .app
+            .ok(
+                Some(&token),
+                &format!("mutation($id: UUID!) {{ {mutation}(attendanceId: $id) {{ {FIELDS} }} }}"),
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(v[mutation], read_back(id).await, "{mutation}");
+    }
+    let v = w
+        .app
+        .ok(
+            Some(&w.gateway),
+            &format!("mutation($i: InboundMessageInput!) {{ receiveInboundMessage(input: $i) {{ {FIELDS} }} }}"),
+            json!({"i": {"accountId": w.account, "channel": "WHATSAPP", "from": "+5511987654321",
+                         "text": "Oi de novo"}}),
+        )
+        .await;
+    let answered = &v["receiveInboundMessage"];
+    assert_eq!(*answered, read_back(uuid(&answered["id"])).await);
+    assert_eq!(answered["lastMessagePreview"], "Oi de novo");
+}

@@ -12,6 +12,7 @@ use commands::attendances::{
 };
 use commands::{CommandContext, CommandError};
 use domain::attendance::AttachmentRef;
+use projections::attendances::read::AttendanceRow;
 use uuid::Uuid;
 
 use crate::auth::{self, command_context};
@@ -124,13 +125,22 @@ async fn message_input(
     })
 }
 
-/// The attendance as its read model shows it once the request's own writes are applied.
+/// The attendance as its read model shows it once the request's own writes are applied. When
+/// the request's last commit to it wrote its row inline, that row is the answer, built from the
+/// state it was written from (`AttendanceRow::written`), without reading it back.
 pub async fn projected_attendance(
     ctx: &Context<'_>,
     c: &CommandContext,
     id: Uuid,
 ) -> ApiResult<Attendance> {
     wait_for_own_writes(ctx, c, &[id]).await?;
+    let written = c
+        .journal
+        .written::<domain::attendance::Attendance>(&id.to_string())
+        .and_then(|state| AttendanceRow::written(&state));
+    if let Some(row) = written {
+        return Ok(Attendance(row));
+    }
     Attendance::load(ctx, id)
         .await?
         .ok_or_else(|| gql(CommandError::not_found("attendance")))
