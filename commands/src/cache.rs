@@ -20,7 +20,7 @@ use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 
-use crate::inline::{self, record, Appending, Committed, InlineProjection};
+use crate::inline::{self, record, Appending, Committed, InlineProjection, Written};
 use crate::stored_event::Checkpoint;
 use crate::trusted_load;
 
@@ -267,7 +267,17 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
         aggregate_ids.dedup();
         let written = !applied_inline.is_empty();
         for stream in streams {
-            inline::record_written(stream.id, written.then(|| stream.state.clone()));
+            inline::record_written(
+                stream.id,
+                written.then(|| Written {
+                    state: stream.state.clone(),
+                    events: stream
+                        .events
+                        .iter()
+                        .map(|(s, e)| (*s, (*e).clone()))
+                        .collect(),
+                }),
+            );
         }
         record(Committed {
             aggregate_type: A::TYPE,

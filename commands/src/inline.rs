@@ -52,6 +52,13 @@ pub struct Appending<'a, A: Aggregate> {
     pub events: Vec<(i64, &'a A::Event)>,
 }
 
+/// What a commit wrote a stream's inline rows from: the state after it, and its new events with
+/// their sequences.
+pub struct Written<A: Aggregate> {
+    pub state: A,
+    pub events: Vec<(i64, A::Event)>,
+}
+
 /// One commit of a request: where its last event lies in the log, what it wrote, and which read
 /// models already hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +78,9 @@ pub struct Journal(Arc<Mutex<Entries>>);
 #[derive(Default)]
 struct Entries {
     commits: Vec<Committed>,
-    /// Stream id → its state after the request's last commit to it, when that commit wrote the
-    /// stream's inline rows: those rows are this state's, so the mutation can answer from it.
+    /// Stream id → what the request's last commit to it wrote its inline rows from (a
+    /// [`Written`]), when that commit wrote them: those rows are this state's and these
+    /// events', so the mutation can answer from them.
     written: HashMap<String, Arc<dyn Any + Send + Sync>>,
 }
 
@@ -98,7 +106,7 @@ impl Journal {
 
     /// Notes that a commit wrote the inline rows of stream `id` from `state` (or, with `None`,
     /// that a later commit to it did not: its rows may be behind).
-    pub fn record_written<A: Send + Sync + 'static>(&self, id: &str, state: Option<A>) {
+    pub fn record_written<A: Aggregate + 'static>(&self, id: &str, state: Option<Written<A>>) {
         let mut entries = self.entries();
         match state {
             Some(state) => entries.written.insert(id.to_string(), Arc::new(state)),
@@ -106,11 +114,11 @@ impl Journal {
         };
     }
 
-    /// The state stream `id`'s inline rows were last written from in this request, if its last
+    /// What stream `id`'s inline rows were last written from in this request, if its last
     /// commit wrote them.
-    pub fn written<A: Send + Sync + 'static>(&self, id: &str) -> Option<Arc<A>> {
+    pub fn written<A: Aggregate + 'static>(&self, id: &str) -> Option<Arc<Written<A>>> {
         let state = self.entries().written.get(id).cloned()?;
-        state.downcast::<A>().ok()
+        state.downcast::<Written<A>>().ok()
     }
 }
 
@@ -126,6 +134,6 @@ pub fn record(c: Committed) {
 }
 
 /// [`Journal::record_written`] in the journal of the running command, if any.
-pub fn record_written<A: Send + Sync + 'static>(id: &str, state: Option<A>) {
+pub fn record_written<A: Aggregate + 'static>(id: &str, state: Option<Written<A>>) {
     let _ = JOURNAL.try_with(|j| j.record_written(id, state));
 }

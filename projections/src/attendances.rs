@@ -627,6 +627,34 @@ pub mod read {
         pub at: DateTime<Utc>,
     }
 
+    impl MessageRow {
+        /// The row an inline write stores for the message event `ev` (the `seq`-th of
+        /// attendance `attendance_id`), as [`message`] reads it back right after; `None` for
+        /// an event that adds no message.
+        pub fn written(
+            attendance_id: Uuid,
+            seq: i64,
+            ev: &domain::attendance::AttendanceEvent,
+        ) -> Option<Self> {
+            let m = super::message_of(attendance_id, seq, ev)?;
+            let r = super::MessageRecord::of(&m);
+            Some(Self {
+                id: r.id,
+                attendance_id: r.attendance_id,
+                seq: r.seq,
+                author: MessageAuthor::parse(r.author)?,
+                agent_id: r.agent_id,
+                text: r.text.map(str::to_string),
+                template_id: r.template_id,
+                template_variables: r.template_variables.map(<[String]>::to_vec),
+                attachments: serde_json::from_value(r.attachments.clone()).ok()?,
+                at: DateTime::parse_from_rfc3339(&r.at)
+                    .ok()?
+                    .with_timezone(&Utc),
+            })
+        }
+    }
+
     fn json<T: serde::de::DeserializeOwned>(
         column: &str,
         v: Option<serde_json::Value>,

@@ -655,14 +655,16 @@ async fn a_repeated_message_idempotency_key_sends_once() {
     assert_eq!(data["attendance"]["lastMessagePreview"], "Tudo certo?");
 }
 
-/// A mutation answers with the row its own commit wrote (`AttendanceRow::written`), not a read
-/// of it: every field must equal what a query reads back right after, times included (the
-/// column keeps microseconds).
+/// A mutation answers with the rows its own commit wrote (`AttendanceRow::written`,
+/// `MessageRow::written`), not a read of them: every field must equal what a query reads back
+/// right after, times included (the columns keep microseconds).
 #[tokio::test]
 async fn a_mutation_answers_exactly_what_a_query_reads_back() {
     const FIELDS: &str = "id protocol channel direction status destinationType flowId
         service { id } agent { id } openedBy { id } contact { id } account { id }
         openedAt lastInteractionAt lastMessagePreview finalizedAt finalizeReason surveyRequested";
+    const MESSAGE: &str = "id attendanceId author agent { id } text
+        template { variables template { id } } attachments { id fileName } at";
     let w = world().await;
     let (_, _, token) = w.agent().await;
     let read_back = |id: Uuid| {
@@ -671,26 +673,24 @@ async fn a_mutation_answers_exactly_what_a_query_reads_back() {
         async move {
             app.ok(
                 Some(admin),
-                &format!("query($id: UUID!) {{ attendance(id: $id) {{ {FIELDS} }} }}"),
+                &format!(
+                    "query($id: UUID!) {{ attendance(id: $id) {{ {FIELDS}
+                       messages(first: 50) {{ nodes {{ {MESSAGE} }} }} }} }}"
+                ),
                 json!({"id": id}),
             )
             .await["attendance"]
                 .clone()
         }
     };
+    let without_messages = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("messages");
+        v
+    };
     let contact = w.contact(&token, "Ana Souza", "11987654321").await;
     let id = w.taken(&token, contact).await;
-    for mutation in ["markPending", "rescueAttendance", "finalizeAttendance"] {
-        let v = w
-            .app
-            .ok(
-                Some(&token),
-                &format!("mutation($id: UUID!) {{ {mutation}(attendanceId: $id) {{ {FIELDS} }} }}"),
-                json!({"id": id}),
-            )
-            .await;
-        assert_eq!(v[mutation], read_back(id).await, "{mutation}");
-    }
+
+    // The customer answers (the WhatsApp window opens): the gateway's answer.
     let v = w
         .app
         .ok(
@@ -700,7 +700,49 @@ async fn a_mutation_answers_exactly_what_a_query_reads_back() {
                          "text": "Oi de novo"}}),
         )
         .await;
-    let answered = &v["receiveInboundMessage"];
-    assert_eq!(*answered, read_back(uuid(&answered["id"])).await);
-    assert_eq!(answered["lastMessagePreview"], "Oi de novo");
+    assert_eq!(uuid(&v["receiveInboundMessage"]["id"]), id);
+    assert_eq!(
+        v["receiveInboundMessage"],
+        without_messages(read_back(id).await)
+    );
+    assert_eq!(
+        v["receiveInboundMessage"]["lastMessagePreview"],
+        "Oi de novo"
+    );
+
+    // The agent's message.
+    let v = w
+        .app
+        .ok(
+            Some(&token),
+            &format!(
+                "mutation($id: UUID!) {{ sendMessage(attendanceId: $id, input: {{ text: \"Já vejo\" }}) {{ {MESSAGE} }} }}"
+            ),
+            json!({"id": id}),
+        )
+        .await;
+    let back = read_back(id).await;
+    let last = back["messages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned();
+    assert_eq!(Some(v["sendMessage"].clone()), last);
+    assert_eq!(v["sendMessage"]["text"], "Já vejo");
+
+    for mutation in ["markPending", "rescueAttendance", "finalizeAttendance"] {
+        let v = w
+            .app
+            .ok(
+                Some(&token),
+                &format!("mutation($id: UUID!) {{ {mutation}(attendanceId: $id) {{ {FIELDS} }} }}"),
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(
+            v[mutation],
+            without_messages(read_back(id).await),
+            "{mutation}"
+        );
+    }
 }

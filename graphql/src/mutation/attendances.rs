@@ -12,7 +12,7 @@ use commands::attendances::{
 };
 use commands::{CommandContext, CommandError};
 use domain::attendance::AttachmentRef;
-use projections::attendances::read::AttendanceRow;
+use projections::attendances::read::{AttendanceRow, MessageRow};
 use uuid::Uuid;
 
 use crate::auth::{self, command_context};
@@ -137,7 +137,7 @@ pub async fn projected_attendance(
     let written = c
         .journal
         .written::<domain::attendance::Attendance>(&id.to_string())
-        .and_then(|state| AttendanceRow::written(&state));
+        .and_then(|written| AttendanceRow::written(&written.state));
     if let Some(row) = written {
         return Ok(Attendance(row));
     }
@@ -200,6 +200,19 @@ impl AttendancesMutation {
         .await
         .gql()?;
         wait_for_own_writes(ctx, &c, &[attendance_id]).await?;
+        // The message row this request's commit wrote inline, as written (as for attendances).
+        let written = c
+            .journal
+            .written::<domain::attendance::Attendance>(&attendance_id.to_string())
+            .and_then(|w| {
+                w.events
+                    .iter()
+                    .find_map(|(seq, e)| MessageRow::written(attendance_id, *seq, e))
+                    .filter(|m| m.id == id)
+            });
+        if let Some(row) = written {
+            return Ok(Message(row));
+        }
         Message::load(ctx, id)
             .await?
             .ok_or_else(|| gql(CommandError::not_found("message")))
