@@ -39,7 +39,7 @@ pub fn apply_inline(commands: &Commands) {
 pub fn after_projection_batch(commands: &Arc<Commands>) -> AfterBatch {
     let commands = Arc::clone(commands);
     Arc::new(move |projection: &'static str, _: &[StoredEvent]| {
-        if projection == projections::agents::AgentsProjection.name() {
+        if projection == projections::agents::NAME {
             commands.sessions.clear();
         }
     })

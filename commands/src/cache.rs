@@ -267,8 +267,7 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
         aggregate_ids.dedup();
         let written = !applied_inline.is_empty();
         for stream in streams {
-            inline::record_written(
-                stream.id,
+            inline::record_written(stream.id, || {
                 written.then(|| Written {
                     state: stream.state.clone(),
                     events: stream
@@ -276,8 +275,8 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
                         .iter()
                         .map(|(s, e)| (*s, (*e).clone()))
                         .collect(),
-                }),
-            );
+                })
+            });
         }
         record(Committed {
             aggregate_type: A::TYPE,

@@ -133,7 +133,11 @@ pub fn record(c: Committed) {
     let _ = JOURNAL.try_with(|j| j.record(c));
 }
 
-/// [`Journal::record_written`] in the journal of the running command, if any.
-pub fn record_written<A: Aggregate + 'static>(id: &str, state: Option<Written<A>>) {
-    let _ = JOURNAL.try_with(|j| j.record_written(id, state));
+/// [`Journal::record_written`] in the journal of the running command, if any (`state` is only
+/// built then: a command run outside a request clones nothing).
+pub fn record_written<A: Aggregate + 'static>(
+    id: &str,
+    state: impl FnOnce() -> Option<Written<A>>,
+) {
+    let _ = JOURNAL.try_with(|j| j.record_written(id, state()));
 }

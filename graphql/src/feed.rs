@@ -6,8 +6,9 @@
 //! feed (payloads stay empty: readers fetch the rest); an event that the projections have not
 //! applied yet is looked at again when a projection of this process commits a batch, else
 //! after [`HELD_BACK_RETRY`], doubling up to [`HELD_BACK_MAX_RETRY`] (commits meanwhile do not
-//! hasten it), so the last event of a burst is not left waiting for the poll. (A `NOTIFY` per projection commit would wake it
-//! exactly, but notifying commits serialize in PostgreSQL, and the write path paid for it.)
+//! hasten it), so the last event of a burst is not left waiting for the poll. (A `NOTIFY` per
+//! projection commit would wake it exactly, also for other processes' projections, but
+//! notifying commits serialize in PostgreSQL, and the write path paid for it.)
 //!
 //! A change's cursor is its event's place in the log, so a client that reconnects with the last
 //! cursor it saw gets every change it missed, in order ([`Feed::replay`]), within
@@ -468,7 +469,9 @@ impl Feed {
                         // sooner (under load one woke the feed every millisecond, two
                         // statements each time), a batch this process applies may; another
                         // process's is found by looking again after `retry`.
-                        retry = if moved { HELD_BACK_RETRY } else { retry };
+                        if moved {
+                            retry = HELD_BACK_RETRY;
+                        }
                         tokio::select! {
                             _ = &mut projected => {}
                             _ = tokio::time::sleep(retry) => {}

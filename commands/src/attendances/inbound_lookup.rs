@@ -1,9 +1,9 @@
 //! What `receiveInboundMessage` needs to know before it acts, read in one query: whether the
 //! account exists and its default service, where an earlier delivery of the gateway message went,
 //! the contact holding the sender's routing key with the sequence of its last event, and that
-//! contact's open attendance on the channel. Each answer is what the separate look-ups of [`super::receive_inbound`] would read
-//! (the same tables, the event log for the attendances' states); the use case still checks the
-//! holder against its events before trusting it.
+//! contact's open attendance on the channel. Each answer is what the separate look-ups of
+//! [`super::receive_inbound`] would read (the same tables, the event log for the attendances'
+//! states); the use case still checks the holder against its events before trusting it.
 
 use domain::kinds::ChannelType;
 use sqlx::PgPool;

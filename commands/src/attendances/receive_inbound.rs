@@ -12,8 +12,8 @@
 //!    one stays pending and moves to the top); without one, a new attendance opens to the given
 //!    service or flow, else the account's default service.
 //!
-//! The usual case, a known contact writing again, costs one look-up query ([`inbound_lookup`](super::inbound_lookup)),
-//! the idempotency claim and the append. The holder of a key is trusted only once their events
+//! The usual case, a known contact writing again, costs one look-up query
+//! ([`inbound_lookup`](super::inbound_lookup)), the idempotency claim and the append. The holder of a key is trusted only once their events
 //! show they route by it: read from the log, or from the cache when the look-up found the
 //! cached state at the stream's last sequence.
 

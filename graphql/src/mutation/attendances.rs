@@ -2,6 +2,8 @@
 //! finalize (one or in bulk), transfer, and the integrations' inbound messages and hand-offs.
 //! Each answers with the read models once the projections have applied its own events.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, InputObject, Object, Upload};
 use chrono::{DateTime, Utc};
 use commands::attendances::open_outbound::{open_outbound, OpenOutboundInput};
@@ -10,6 +12,7 @@ use commands::attendances::support::{record_attachment, MessageInput};
 use commands::attendances::{
     bulk, finalize, hand_off, mark_pending, rescue, send_message, transfer,
 };
+use commands::inline::Written;
 use commands::{CommandContext, CommandError};
 use domain::attendance::AttachmentRef;
 use projections::attendances::read::{AttendanceRow, MessageRow};
@@ -125,6 +128,12 @@ async fn message_input(
     })
 }
 
+/// What the request's last commit to attendance `id` wrote its inline rows from, if it wrote
+/// them ([`commands::inline::Journal::written`]).
+fn written(c: &CommandContext, id: Uuid) -> Option<Arc<Written<domain::attendance::Attendance>>> {
+    c.journal.written(&id.to_string())
+}
+
 /// The attendance as its read model shows it once the request's own writes are applied. When
 /// the request's last commit to it wrote its row inline, that row is the answer, built from the
 /// state it was written from (`AttendanceRow::written`), without reading it back.
@@ -134,10 +143,7 @@ pub async fn projected_attendance(
     id: Uuid,
 ) -> ApiResult<Attendance> {
     wait_for_own_writes(ctx, c, &[id]).await?;
-    let written = c
-        .journal
-        .written::<domain::attendance::Attendance>(&id.to_string())
-        .and_then(|written| AttendanceRow::written(&written.state));
+    let written = written(c, id).and_then(|w| AttendanceRow::written(&w.state));
     if let Some(row) = written {
         return Ok(Attendance(row));
     }
@@ -201,15 +207,12 @@ impl AttendancesMutation {
         .gql()?;
         wait_for_own_writes(ctx, &c, &[attendance_id]).await?;
         // The message row this request's commit wrote inline, as written (as for attendances).
-        let written = c
-            .journal
-            .written::<domain::attendance::Attendance>(&attendance_id.to_string())
-            .and_then(|w| {
-                w.events
-                    .iter()
-                    .find_map(|(seq, e)| MessageRow::written(attendance_id, *seq, e))
-                    .filter(|m| m.id == id)
-            });
+        let written = written(&c, attendance_id).and_then(|w| {
+            w.events
+                .iter()
+                .filter_map(|(seq, e)| MessageRow::written(attendance_id, *seq, e))
+                .find(|m| m.id == id)
+        });
         if let Some(row) = written {
             return Ok(Message(row));
         }

@@ -284,7 +284,7 @@ impl Run {
     /// Writes the run: the changed routing rows; the counters (read, then changed in memory);
     /// then one statement for the counters, the takers' "today" and idle time and the settled
     /// to-do rows, which also tells which takers are offline; and, rarely, the parks that
-    /// needs. Four round trips whatever the run holds.
+    /// needs. The same few round trips whatever the run holds.
     async fn write(self, tx: &mut PgConnection) -> anyhow::Result<()> {
         let rows: Vec<(bool, RoutingRecord)> = self
             .rows
