@@ -87,6 +87,14 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
             .map(|(aggregate, _)| aggregate)
     }
 
+    /// Whether the cache holds `id` at `sequence` ([`Self::cached_at`] without the copy).
+    pub fn holds_at(&self, id: &str, sequence: usize) -> bool {
+        self.shared
+            .cache
+            .lock()
+            .is_ok_and(|c| c.get(id).is_some_and(|(_, at)| *at == sequence))
+    }
+
     fn remember(&self, id: String, aggregate: A, sequence: usize) {
         if let Ok(mut c) = self.shared.cache.lock() {
             if c.len() >= AGGREGATE_CACHE_CAPACITY {
@@ -109,8 +117,18 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
         &self,
         ids: &[String],
     ) -> Result<Vec<EventStoreAggregateContext<A>>, AggregateError<A::Error>> {
-        let mut contexts: Vec<EventStoreAggregateContext<A>> = ids
-            .iter()
+        let mut contexts = self.starting_points(ids);
+        let wanted: Vec<Wanted<'_>> = contexts.iter().map(wanted::<A>).collect();
+        let rows = read_streams(&self.shared.pool, &wanted)
+            .await
+            .map_err(|e| AggregateError::DatabaseConnectionError(Box::new(e)))?;
+        self.catch_up(&mut contexts, rows)?;
+        Ok(contexts)
+    }
+
+    /// The contexts of `ids` as the cache holds them (the default state at 0 when it does not).
+    fn starting_points(&self, ids: &[String]) -> Vec<EventStoreAggregateContext<A>> {
+        ids.iter()
             .map(|id| {
                 let (aggregate, current_sequence) = self.cached(id).unwrap_or_default();
                 EventStoreAggregateContext {
@@ -120,38 +138,35 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
                     current_snapshot: None,
                 }
             })
-            .collect();
-        let after: Vec<i64> = contexts
-            .iter()
-            .map(|c| i64::try_from(c.current_sequence).unwrap_or(i64::MAX))
-            .collect();
-        let rows: Vec<(String, i64, String, String, serde_json::Value)> = sqlx::query_as(
-            "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload
-               FROM unnest($2::text[], $3::bigint[]) AS c(id, after)
-               JOIN events e ON e.aggregate_type = $1 AND e.aggregate_id = c.id AND e.sequence > c.after
-              ORDER BY e.aggregate_id, e.sequence",
-        )
-        .bind(A::TYPE)
-        .bind(ids)
-        .bind(&after)
-        .fetch_all(&self.shared.pool)
-        .await
-        .map_err(|e| AggregateError::DatabaseConnectionError(Box::new(e)))?;
-        let mut caught_up = vec![false; ids.len()];
-        let index: HashMap<&str, usize> = ids
+            .collect()
+    }
+
+    /// Applies to `contexts` the rows of their streams read after their sequences (rows of
+    /// other streams are skipped), and caches each one that moved.
+    fn catch_up(
+        &self,
+        contexts: &mut [EventStoreAggregateContext<A>],
+        rows: Vec<StreamRow>,
+    ) -> Result<(), AggregateError<A::Error>> {
+        let mut caught_up = vec![false; contexts.len()];
+        let index: HashMap<String, usize> = contexts
             .iter()
             .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
+            .map(|(i, c)| (c.aggregate_id.clone(), i))
             .collect();
-        for (id, sequence, event_type, event_version, payload) in rows {
-            let Some(&i) = index.get(id.as_str()) else {
+        for row in rows {
+            if row.aggregate_type != A::TYPE {
+                continue;
+            }
+            let Some(&i) = index.get(&row.aggregate_id) else {
                 continue;
             };
-            let payload = domain::upcasting::upcast(&event_type, &event_version, payload);
+            let payload =
+                domain::upcasting::upcast(&row.event_type, &row.event_version, row.payload);
             let event: A::Event = serde_json::from_value(payload)
                 .map_err(|e| AggregateError::DeserializationError(Box::new(e)))?;
             contexts[i].aggregate.apply(event);
-            contexts[i].current_sequence = usize::try_from(sequence).unwrap_or_default();
+            contexts[i].current_sequence = usize::try_from(row.sequence).unwrap_or_default();
             caught_up[i] = true;
         }
         // What was read from the log is current as of now: the next command may trust it.
@@ -162,7 +177,7 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
                 c.current_sequence,
             );
         }
-        Ok(contexts)
+        Ok(())
     }
 
     /// Commits the events decided for several instances at once: all of them or,
@@ -485,4 +500,109 @@ impl<A: Aggregate + Clone + 'static> EventStore<A> for CachedStore<A> {
             }
         }
     }
+}
+
+/// One stream to read: its aggregate type, id, and the sequence after which to read.
+type Wanted<'a> = (&'static str, &'a str, i64);
+
+fn wanted<A: Aggregate>(c: &EventStoreAggregateContext<A>) -> Wanted<'_> {
+    let after = i64::try_from(c.current_sequence).unwrap_or(i64::MAX);
+    (A::TYPE, c.aggregate_id.as_str(), after)
+}
+
+/// One event of [`read_streams`].
+#[derive(sqlx::FromRow)]
+struct StreamRow {
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: serde_json::Value,
+}
+
+/// The events of each wanted stream after its sequence, in stream order. One or two streams
+/// (a command's load, an inbound message's contact and attendance) take a statement of plain
+/// parameters, which PostgreSQL plans once per connection; more take one over arrays, which it
+/// plans on every call.
+async fn read_streams(pool: &PgPool, wanted: &[Wanted<'_>]) -> sqlx::Result<Vec<StreamRow>> {
+    match wanted {
+        [] => Ok(Vec::new()),
+        [one] => read_two(pool, one, &("", "", 0)).await,
+        [one, two] => read_two(pool, one, two).await,
+        many => read_many(pool, many).await,
+    }
+}
+
+async fn read_two(
+    pool: &PgPool,
+    one: &Wanted<'_>,
+    two: &Wanted<'_>,
+) -> sqlx::Result<Vec<StreamRow>> {
+    sqlx::query_as(
+        "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload
+           FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+         UNION ALL
+         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload
+           FROM events WHERE aggregate_type = $4 AND aggregate_id = $5 AND sequence > $6
+          ORDER BY 1, 2, 3",
+    )
+    .bind(one.0)
+    .bind(one.1)
+    .bind(one.2)
+    .bind(two.0)
+    .bind(two.1)
+    .bind(two.2)
+    .fetch_all(pool)
+    .await
+}
+
+async fn read_many(pool: &PgPool, wanted: &[Wanted<'_>]) -> sqlx::Result<Vec<StreamRow>> {
+    let types: Vec<&str> = wanted.iter().map(|w| w.0).collect();
+    let ids: Vec<&str> = wanted.iter().map(|w| w.1).collect();
+    let after: Vec<i64> = wanted.iter().map(|w| w.2).collect();
+    sqlx::query_as(
+        "SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload
+           FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(t, id, after)
+           JOIN events e ON e.aggregate_type = c.t AND e.aggregate_id = c.id AND e.sequence > c.after
+          ORDER BY e.aggregate_type, e.aggregate_id, e.sequence",
+    )
+    .bind(&types)
+    .bind(&ids)
+    .bind(&after)
+    .fetch_all(pool)
+    .await
+}
+
+/// Loads instance `a_id` of `a` and instance `b_id` of `b` (two aggregate types) with one query,
+/// each as [`CachedStore::load_many`] would (both are cached afterwards); `a_id`'s state.
+pub async fn load_two<A, B>(
+    a: &CachedStore<A>,
+    a_id: &str,
+    b: &CachedStore<B>,
+    b_id: &str,
+) -> anyhow::Result<A>
+where
+    A: Aggregate + Clone + 'static,
+    B: Aggregate + Clone + 'static,
+{
+    let mut a_context = a.starting_points(&[a_id.to_string()]);
+    let mut b_context = b.starting_points(&[b_id.to_string()]);
+    let wanted: Vec<Wanted<'_>> = a_context
+        .iter()
+        .map(wanted::<A>)
+        .chain(b_context.iter().map(wanted::<B>))
+        .collect();
+    let rows = read_streams(&a.shared.pool, &wanted).await?;
+    let (a_rows, b_rows) = rows
+        .into_iter()
+        .partition(|r| r.aggregate_type == A::TYPE && r.aggregate_id == a_id);
+    a.catch_up(&mut a_context, a_rows)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    b.catch_up(&mut b_context, b_rows)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    a_context
+        .pop()
+        .map(|c| c.aggregate)
+        .ok_or_else(|| anyhow::anyhow!("no context loaded"))
 }

@@ -209,6 +209,102 @@ async fn a_redelivered_message_changes_nothing_and_the_next_one_continues_the_at
 }
 
 #[tokio::test]
+async fn concurrent_deliveries_of_one_message_to_an_open_attendance_append_it_once() {
+    let w = world().await;
+    let first = w
+        .inbound("WHATSAPP", "+5511987654321", "Oi", Some("wamid.1"))
+        .await;
+    let messages = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM events WHERE event_type = 'CustomerMessageReceived'",
+        )
+        .fetch_one(&w.app.db.pool)
+        .await
+        .unwrap()
+    };
+    let before = messages().await;
+    let deliveries =
+        (0..8).map(|_| w.inbound("WHATSAPP", "+5511987654321", "Alguém?", Some("wamid.2")));
+    let answers = futures::future::join_all(deliveries).await;
+    for answer in &answers {
+        assert_eq!(
+            answer["id"], first["id"],
+            "every delivery names the attendance"
+        );
+    }
+    assert_eq!(
+        messages().await,
+        before + 1,
+        "the message is appended once, whoever claimed it first"
+    );
+}
+
+/// Two deliveries of one message to a contact's open attendance claim its id for the same
+/// attendance: only the first claim is the delivery's own, the second answers with it.
+#[tokio::test]
+async fn a_second_claim_of_a_message_id_for_the_same_attendance_is_another_deliverys() {
+    use commands::attendances::idempotency::claim_inbound;
+    use domain::kinds::ChannelType;
+
+    let w = world().await;
+    let first = w
+        .inbound("WHATSAPP", "+5511987654321", "Oi", Some("wamid.1"))
+        .await;
+    let attendance = uuid(&first["id"]);
+    let pool = &w.app.db.pool;
+    let now = chrono::Utc::now();
+    let claim = || {
+        claim_inbound(
+            pool,
+            w.account,
+            ChannelType::Whatsapp,
+            "wamid.2",
+            attendance,
+            now,
+        )
+    };
+    assert_eq!(claim().await.unwrap(), None, "the first claim acts");
+    assert_eq!(
+        claim().await.unwrap(),
+        Some(attendance),
+        "the second names where the first went and does not act"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_delivery_to_an_open_attendance_gives_its_message_id_back() {
+    let w = world().await;
+    let first = w
+        .inbound("WHATSAPP", "+5511987654321", "Oi", Some("wamid.1"))
+        .await;
+    let refused = w
+        .app
+        .graphql(
+            Some(&w.gateway),
+            "mutation($i: InboundMessageInput!) { receiveInboundMessage(input: $i) { id } }",
+            json!({"i": {"accountId": w.account, "channel": "WHATSAPP", "from": "+5511987654321",
+                         "text": "Alguém?", "externalMessageId": "wamid.2", "serviceId": Uuid::new_v4()}}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "VALIDATION", "{refused:#}");
+    let claims: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM inbound_message_ids WHERE external_id = 'wamid.2'",
+    )
+    .fetch_one(&w.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(claims, 0, "the refused delivery holds no claim");
+    let retried = w
+        .inbound("WHATSAPP", "+5511987654321", "Alguém?", Some("wamid.2"))
+        .await;
+    assert_eq!(retried["id"], first["id"]);
+    assert_eq!(
+        retried["messages"]["totalCount"], 2,
+        "the corrected retry is delivered"
+    );
+}
+
+#[tokio::test]
 async fn an_agent_opens_an_outbound_attendance_and_takes_it() {
     let w = world().await;
     let (me, _, token) = w.agent().await;

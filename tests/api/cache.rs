@@ -379,7 +379,7 @@ async fn a_cached_contact_is_taken_as_is_only_at_the_streams_last_sequence() {
         one.contact_store.cached_at(&id.to_string(), 2).is_none(),
         "the first process's cache stands at 1"
     );
-    let contact = commands::contacts::stream::load_at(&one, id, Some(2))
+    let contact = commands::contacts::stream::load_at(&one, id, Some(2), None)
         .await
         .unwrap();
     assert_eq!(
@@ -388,4 +388,79 @@ async fn a_cached_contact_is_taken_as_is_only_at_the_streams_last_sequence() {
         "the link the other process wrote is seen"
     );
     assert!(one.contact_store.cached_at(&id.to_string(), 2).is_some());
+}
+
+/// An inbound message reads its contact and the contact's open attendance with one query
+/// (`cache::load_two`): each comes back caught up from where the cache held it, and both are
+/// cached at their streams' last sequences afterwards.
+#[tokio::test]
+async fn two_streams_read_together_are_each_caught_up_and_cached() {
+    use domain::contact::{ContactCommand, ContactInput, ReferenceCheck};
+    use domain::kinds::ChannelType;
+
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let account = Uuid::new_v4();
+    let register = |id: Uuid, name: &str| ContactCommand::RegisterContact {
+        contact_id: id,
+        account_id: account,
+        input: ContactInput {
+            name: name.into(),
+            ..ContactInput::default()
+        },
+        refs: ReferenceCheck {
+            account_exists: true,
+            unknown_tag_ids: vec![],
+            classification_exists: None,
+            portfolio_agent_exists: None,
+        },
+        phone_taken_by: None,
+        today: Utc::now().date_naive(),
+        at: Utc::now(),
+    };
+    let link = |identifier: &str| ContactCommand::LinkChannel {
+        channel: ChannelType::Email,
+        identifier: identifier.into(),
+        account_id: account,
+        at: Utc::now(),
+    };
+    // `ana`: cached by `one` at 1, moved to 2 by `two`. `bia`: written by `two` only (2 events).
+    let (ana, bia) = (Uuid::new_v4(), Uuid::new_v4());
+    execute(&one.contacts, ana, register(ana, "Ana"), &ctx)
+        .await
+        .unwrap();
+    execute(&two.contacts, ana, link("ana@example.com"), &ctx)
+        .await
+        .unwrap();
+    execute(&two.contacts, bia, register(bia, "Bia"), &ctx)
+        .await
+        .unwrap();
+    execute(&two.contacts, bia, link("bia@example.com"), &ctx)
+        .await
+        .unwrap();
+    assert!(one.contact_store.cached_at(&ana.to_string(), 1).is_some());
+    assert!(!one.contact_store.holds_at(&bia.to_string(), 2));
+
+    let loaded = commands::cache::load_two(
+        &one.contact_store,
+        &ana.to_string(),
+        &one.contact_store,
+        &bia.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        loaded.decide(link("ana@example.com")).map(|e| e.len()),
+        Ok(0)
+    );
+    assert_eq!((loaded.id, loaded.version), (ana, 2));
+    assert!(one.contact_store.holds_at(&ana.to_string(), 2));
+    let bia_state = one.contact_store.cached_at(&bia.to_string(), 2).unwrap();
+    assert_eq!((bia_state.id, bia_state.version), (bia, 2));
+    assert_eq!(
+        bia_state.decide(link("bia@example.com")).map(|e| e.len()),
+        Ok(0)
+    );
 }

@@ -24,8 +24,8 @@ pub fn parse_key(raw: &str) -> CommandResult<String> {
         .map_err(|e: FieldError| CommandError::Validation(e.under("idempotencyKey").into()))
 }
 
-/// Claims a gateway message id for `attendance_id`; returns the attendance a previous delivery
-/// went to, if any.
+/// Claims a gateway message id for `attendance_id`; returns the attendance a previous (or
+/// concurrent) delivery went to, if any.
 pub async fn claim_inbound(
     pool: &PgPool,
     account_id: Uuid,
@@ -89,7 +89,9 @@ pub async fn claim_inbound(
             return Ok(None);
         }
     }
-    Ok((holder != attendance_id).then_some(holder))
+    // Even a claim for the same attendance is another delivery's: two deliveries of one message
+    // to a contact's open attendance compute the same id, and only the one that inserted acts.
+    Ok(Some(holder))
 }
 
 /// Releases a gateway message id after its delivery was refused.

@@ -1,10 +1,13 @@
 //! What `receiveInboundMessage` needs to know before it acts, read in one query: whether the
 //! account exists and its default service, where an earlier delivery of the gateway message went,
 //! the contact holding the sender's routing key with the sequence of its last event, and that
-//! contact's open attendance on the channel. Each answer is what the separate look-ups of
+//! contact's open attendance on the channel with the sequence of its last event. The same
+//! statement takes the gateway message id's idempotency claim for that attendance, the usual
+//! destination of the message (released by the use case when it goes elsewhere). Each answer is what the separate look-ups of
 //! [`super::receive_inbound`] would read (the same tables, the event log for the attendances'
 //! states); the use case still checks the holder against its events before trusting it.
 
+use chrono::{DateTime, Utc};
 use domain::kinds::ChannelType;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -26,6 +29,11 @@ pub struct InboundLookup {
     pub holder_sequence: Option<i64>,
     /// The holder's attendance on this account and channel, when its stream is open.
     pub open: Option<Uuid>,
+    /// The sequence of that attendance's last event.
+    pub open_sequence: Option<i64>,
+    /// Whether the gateway message id was claimed for `open` (a message id given, no earlier
+    /// delivery): the claim [`claim_inbound`](super::idempotency::claim_inbound) would take.
+    pub claimed: bool,
 }
 
 /// Who sent the message: a phone's routing key, or another channel's identifier.
@@ -41,20 +49,23 @@ pub enum Sender<'a> {
     Unknown,
 }
 
+/// `$1` account, `$2` channel, `$3` gateway message id, `$4` routing key, `$5` identifier, `$6`
+/// the request's time. `found` is materialized (named twice): the claim and the answer read
+/// the same snapshot.
 const LOOKUP: &str = "
-SELECT a.id IS NOT NULL,
-       s.id,
-       d.attendance_id,
+WITH found AS (
+SELECT a.id IS NOT NULL AS account_exists,
+       s.id AS default_service,
+       d.attendance_id AS delivered,
        (SELECT e.payload::jsonb -> 'AttendanceOpened' ->> 'contact_id' FROM events e
          WHERE e.aggregate_type = 'Attendance' AND e.aggregate_id = d.attendance_id::text
-           AND e.sequence = 1),
-       h.contact_id,
+           AND e.sequence = 1) AS delivered_contact,
+       h.contact_id AS holder,
        (SELECT max(e.sequence) FROM events e
-         WHERE e.aggregate_type = 'Contact' AND e.aggregate_id = h.contact_id::text),
-       o.attendance_id,
-       (SELECT e.event_type FROM events e
-         WHERE e.aggregate_type = 'Attendance' AND e.aggregate_id = o.attendance_id::text
-         ORDER BY e.sequence DESC LIMIT 1)
+         WHERE e.aggregate_type = 'Contact' AND e.aggregate_id = h.contact_id::text) AS holder_sequence,
+       o.attendance_id AS open,
+       l.event_type AS open_last_type,
+       l.sequence AS open_sequence
   FROM (SELECT $1::uuid AS account_id) k
   LEFT JOIN accounts a ON a.id = k.account_id
   LEFT JOIN services s ON s.id = a.default_service_id
@@ -69,7 +80,22 @@ SELECT a.id IS NOT NULL,
            AND i.identifier = $5
         LIMIT 1) h ON true
   LEFT JOIN attendance_open_keys o
-         ON o.account_id = k.account_id AND o.contact_id = h.contact_id AND o.channel = $2";
+         ON o.account_id = k.account_id AND o.contact_id = h.contact_id AND o.channel = $2
+  LEFT JOIN LATERAL (
+        SELECT e.event_type, e.sequence FROM events e
+         WHERE e.aggregate_type = 'Attendance' AND e.aggregate_id = o.attendance_id::text
+         ORDER BY e.sequence DESC LIMIT 1) l ON true),
+claimed AS (
+  INSERT INTO inbound_message_ids (account_id, channel, external_id, attendance_id, claimed_at)
+  SELECT $1, $2, $3, f.open, $6 FROM found f
+   WHERE $3::text IS NOT NULL AND f.account_exists AND f.delivered IS NULL
+     AND f.open_last_type <> 'AttendanceFinalized'
+  ON CONFLICT DO NOTHING
+  RETURNING attendance_id)
+SELECT f.account_exists, f.default_service, f.delivered, f.delivered_contact, f.holder,
+       f.holder_sequence, f.open, f.open_last_type, f.open_sequence,
+       EXISTS (SELECT 1 FROM claimed)
+  FROM found f";
 
 type Row = (
     bool,
@@ -80,15 +106,19 @@ type Row = (
     Option<i64>,
     Option<Uuid>,
     Option<String>,
+    Option<i64>,
+    bool,
 );
 
-/// Looks everything up for a message on `channel` of `account_id` from `sender`.
+/// Looks everything up for a message on `channel` of `account_id` from `sender` received at
+/// `now`, and claims `external_id` for the holder's open attendance when it finds one.
 pub async fn lookup(
     pool: &PgPool,
     account_id: Uuid,
     channel: ChannelType,
     external_id: Option<&str>,
     sender: Sender<'_>,
+    now: DateTime<Utc>,
 ) -> CommandResult<InboundLookup> {
     let (key, identifier) = match sender {
         Sender::Phone { routing_key } => (Some(routing_key), None),
@@ -104,12 +134,15 @@ pub async fn lookup(
         holder_sequence,
         open,
         last,
+        open_sequence,
+        claimed,
     ): Row = sqlx::query_as(LOOKUP)
         .bind(account_id)
         .bind(channel.as_str())
         .bind(external_id)
         .bind(key)
         .bind(identifier)
+        .bind(now)
         .fetch_one(pool)
         .await?;
     // The contact from the log (the read model may lag behind the first delivery).
@@ -124,5 +157,7 @@ pub async fn lookup(
         holder,
         holder_sequence,
         open: open.filter(|_| last.is_some_and(|t| t != "AttendanceFinalized")),
+        open_sequence,
+        claimed,
     })
 }

@@ -30,7 +30,7 @@ use domain::values::{Phone, NAME_MAX};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::inbound_lookup::{lookup, Sender};
+use super::inbound_lookup::{lookup, InboundLookup, Sender};
 use super::open_keys::{self, STALE_CLAIM};
 use super::{idempotency, support};
 use crate::admin::services;
@@ -86,21 +86,94 @@ pub async fn receive_inbound(
         }
         _ => None,
     };
-    let routing_key = match &phone {
-        Some(Ok(phone)) => Some(phone.routing_key()),
-        _ => None,
-    };
+    let routing_key = routing_key(&phone);
     let sender = match (&parsed, &routing_key, &phone) {
         (_, Some(key), _) => Sender::Phone { routing_key: key },
         (Ok(identifier), None, None) => Sender::Identity { identifier },
         _ => Sender::Unknown,
     };
-    let external_id = input
+    let external_id = external_id(&input);
+    let found = lookup(
+        &c.pool,
+        input.account_id,
+        channel,
+        external_id,
+        sender,
+        ctx.now,
+    )
+    .await?;
+    // From here on, an early return gives the look-up's claim back.
+    let mut claim = Claim {
+        pool: &c.pool,
+        account_id: input.account_id,
+        channel,
+        external_id: external_id.filter(|_| found.claimed),
+    };
+    let received = receive(c, ctx, &input, &found, parsed, phone, &mut claim).await;
+    if received.is_err() {
+        claim.release().await?;
+    }
+    received
+}
+
+/// The gateway message id as the look-up claimed it, until a delivery takes it over.
+struct Claim<'a> {
+    pool: &'a PgPool,
+    account_id: Uuid,
+    channel: ChannelType,
+    /// The claimed id, while the claim is the look-up's own and not yet used.
+    external_id: Option<&'a str>,
+}
+
+impl Claim<'_> {
+    /// Whether the look-up's claim was for `attendance_id`'s message (then the delivery's claim
+    /// is taken: it is the delivery's now).
+    fn take_for(&mut self, attendance_id: Uuid, looked_up: Option<Uuid>) -> bool {
+        self.external_id.is_some() && looked_up == Some(attendance_id) && {
+            self.external_id = None;
+            true
+        }
+    }
+
+    /// Gives the look-up's claim back, if it was not taken.
+    async fn release(&mut self) -> CommandResult<()> {
+        if let Some(ext) = self.external_id.take() {
+            idempotency::release_inbound(self.pool, self.account_id, self.channel, ext).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The gateway's message id, trimmed; `None` when blank.
+fn external_id(input: &Inbound) -> Option<&str> {
+    input
         .external_message_id
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let found = lookup(&c.pool, input.account_id, channel, external_id, sender).await?;
+        .filter(|s| !s.is_empty())
+}
+
+/// The routing key of the sender's phone, when it parsed.
+fn routing_key(phone: &Option<CommandResult<Phone>>) -> Option<String> {
+    match phone {
+        Some(Ok(phone)) => Some(phone.routing_key()),
+        _ => None,
+    }
+}
+
+/// The message's delivery once looked up; `claim` is the look-up's claim.
+async fn receive(
+    c: &Commands,
+    ctx: &CommandContext,
+    input: &Inbound,
+    found: &InboundLookup,
+    parsed: CommandResult<String>,
+    phone: Option<CommandResult<Phone>>,
+    claim: &mut Claim<'_>,
+) -> CommandResult<Received> {
+    let channel = input.channel;
+    let external_id = external_id(input);
+    let routing_key = routing_key(&phone);
     if !found.account_exists {
         return Err(CommandError::field("accountId", "does not exist"));
     }
@@ -109,7 +182,7 @@ pub async fn receive_inbound(
     if let Some(first) = found.delivered {
         return Ok(first);
     }
-    let destination = destination(&c.pool, &input, found.default_service).await?;
+    let destination = destination(&c.pool, input, found.default_service).await?;
     let link = ContactCommand::LinkChannel {
         channel,
         identifier: identifier.clone(),
@@ -118,7 +191,8 @@ pub async fn receive_inbound(
     };
     let known = match found.holder {
         Some(holder) => {
-            let contact = stream::load_at(c, holder, found.holder_sequence).await?;
+            let open = found.open.map(|id| (id, found.open_sequence));
+            let contact = stream::load_at(c, holder, found.holder_sequence, open).await?;
             known_contact(contact, input.account_id, routing_key.as_deref())
         }
         None => None,
@@ -131,14 +205,17 @@ pub async fn receive_inbound(
             contact.id
         }
         None => {
-            let id = find_or_create_contact(c, ctx, &input, channel, &identifier, phone.as_ref())
-                .await?;
+            let id =
+                find_or_create_contact(c, ctx, input, channel, &identifier, phone.as_ref()).await?;
             execute(&c.contacts, id, link, ctx).await?;
             id
         }
     };
     // The look-up's open attendance is the contact's when the holder was taken as is.
     let mut looked_up = (found.holder == Some(contact_id)).then_some(found.open);
+    if looked_up.is_none() {
+        claim.release().await?;
+    }
     let message = |message_id| InboundMessage {
         message_id,
         text: input.text.clone(),
@@ -154,7 +231,8 @@ pub async fn receive_inbound(
             }
         };
         let attendance_id = open.unwrap_or_else(Uuid::new_v4);
-        if let Some(ext) = external_id {
+        let claimed = claim.take_for(attendance_id, found.open);
+        if let Some(ext) = external_id.filter(|_| !claimed) {
             let first = idempotency::claim_inbound(
                 &c.pool,
                 input.account_id,
