@@ -6,7 +6,9 @@
 //!
 //! A stored row says which sequence of its stream it stands at (`version`): events at or below
 //! it are already in it (the command wrote the row with its events, [`commands::inline`]) and
-//! are skipped; an event past the next one is a gap, which the caller refuses.
+//! are skipped; an event past the next one is a gap, which the caller refuses. A first read,
+//! without locks, finds the streams whose rows already hold the whole batch: they are neither
+//! locked nor read again.
 
 use std::collections::HashMap;
 
@@ -87,7 +89,10 @@ where
         });
         slots.push(slot);
     }
-    let ids: Vec<Uuid> = folded.iter().map(|f| f.id).collect();
+    let ids = behind(&mut *tx, table, events, &slots, &folded).await?;
+    if ids.is_empty() {
+        return Ok(folded);
+    }
     // Decoded straight from the column's text, without an intermediate JSON value.
     let stored: Vec<(Uuid, i64, sqlx::types::Json<A>)> = sqlx::query_as(&format!(
         "SELECT id, version, state FROM {table} WHERE id = ANY($1) ORDER BY id FOR UPDATE"
@@ -95,6 +100,7 @@ where
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
+    let behind: std::collections::HashSet<Uuid> = ids.into_iter().collect();
     let mut versions = vec![0i64; folded.len()];
     for (id, version, state) in stored {
         let slot = index[&id];
@@ -106,7 +112,7 @@ where
     for (e, slot) in events.iter().zip(slots) {
         let f = &mut folded[slot];
         let version = &mut versions[slot];
-        if f.gap.is_some() || e.sequence <= *version {
+        if !behind.contains(&f.id) || f.gap.is_some() || e.sequence <= *version {
             continue;
         }
         if e.sequence != *version + 1 {
@@ -122,4 +128,33 @@ where
         f.events.push((e, ev));
     }
     Ok(folded)
+}
+
+/// The streams of `folded` whose row does not hold their last event in `events` yet (or that
+/// have no row), in key order: only those are locked, read and written. The others were written
+/// by their commands with these events ([`commands::inline`]), the usual case, and are left
+/// unlocked, so that the lane never holds up the next command on the same stream. A row's
+/// version only moves forward, so a row read at or past the batch needs nothing later either.
+async fn behind<A: Aggregate>(
+    tx: &mut PgConnection,
+    table: &'static str,
+    events: &[StoredEvent],
+    slots: &[usize],
+    folded: &[Folded<'_, A>],
+) -> anyhow::Result<Vec<Uuid>> {
+    let mut last = vec![0i64; folded.len()];
+    for (e, &slot) in events.iter().zip(slots) {
+        last[slot] = last[slot].max(e.sequence);
+    }
+    let ids: Vec<Uuid> = folded.iter().map(|f| f.id).collect();
+    let mut behind: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT w.id FROM unnest($1::uuid[], $2::bigint[]) AS w(id, last)
+          WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = w.id AND t.version >= w.last)"
+    ))
+    .bind(&ids)
+    .bind(&last)
+    .fetch_all(&mut *tx)
+    .await?;
+    behind.sort_unstable();
+    Ok(behind)
 }
