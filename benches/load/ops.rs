@@ -6,6 +6,7 @@
 //! the raw reads run the read models' queries on the live tables.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -107,22 +108,31 @@ pub enum Client {
 type Step = anyhow::Result<bool>;
 
 impl Client {
-    async fn once(&mut self) -> Step {
+    /// One operation; a pair also adds the latency of each of its mutations to `each`.
+    async fn once(&mut self, each: &mut Vec<u64>) -> Step {
         match self {
             Client::Server {
                 api,
                 op,
                 work,
                 cursor,
-            } => server_once(api, *op, work, cursor).await,
+            } => server_once(api, *op, work, cursor, each).await,
             Client::Raw {
                 raw,
                 op,
                 work,
                 cursor,
-            } => raw.once(*op, work, cursor).await,
+            } => raw.once(*op, work, cursor, each).await,
         }
     }
+}
+
+/// Runs `step`, adding its latency in microseconds to `each`.
+async fn timed<T>(each: &mut Vec<u64>, step: impl Future<Output = T>) -> T {
+    let t = Instant::now();
+    let out = step.await;
+    each.push(t.elapsed().as_micros() as u64);
+    out
 }
 
 fn graphql_errors(v: &Value) -> Option<String> {
@@ -143,7 +153,7 @@ async fn call(api: &Api, token: &str, q: &str, vars: Value) -> anyhow::Result<Va
     Ok(v)
 }
 
-async fn server_once(api: &Api, op: Op, w: &Work, cursor: &mut usize) -> Step {
+async fn server_once(api: &Api, op: Op, w: &Work, cursor: &mut usize, each: &mut Vec<u64>) -> Step {
     let i = *cursor;
     *cursor += 1;
     match op {
@@ -159,8 +169,8 @@ async fn server_once(api: &Api, op: Op, w: &Work, cursor: &mut usize) -> Step {
         }
         Op::PendingRescue => {
             let a = w.attendances[i % w.attendances.len()];
-            call(api, &w.token, MARK_Q, json!({"a": a})).await?;
-            call(api, &w.token, RESCUE_Q, json!({"a": a})).await?;
+            timed(each, call(api, &w.token, MARK_Q, json!({"a": a}))).await?;
+            timed(each, call(api, &w.token, RESCUE_Q, json!({"a": a}))).await?;
         }
         Op::Finalize50 => {
             let start = i * 50;
@@ -267,7 +277,7 @@ impl Raw {
         self.seq.fetch_add(1, Ordering::Relaxed)
     }
 
-    async fn once(&self, op: Op, w: &Work, cursor: &mut usize) -> Step {
+    async fn once(&self, op: Op, w: &Work, cursor: &mut usize, each: &mut Vec<u64>) -> Step {
         let i = *cursor;
         *cursor += 1;
         match op {
@@ -281,8 +291,8 @@ impl Raw {
             }
             Op::PendingRescue => {
                 let a = w.attendances[i % w.attendances.len()];
-                self.move_status(a, w.agent_id, "PENDING", -1).await?;
-                self.move_status(a, w.agent_id, "IN_PROGRESS", 1).await?;
+                timed(each, self.move_status(a, w.agent_id, "PENDING", -1)).await?;
+                timed(each, self.move_status(a, w.agent_id, "IN_PROGRESS", 1)).await?;
             }
             Op::Finalize50 => {
                 // Cycles through the client's stock: the raw copy has no state rule to refuse a
@@ -526,6 +536,8 @@ pub struct Outcome {
     pub exhausted_clients: usize,
     pub seconds: f64,
     pub latencies_us: Vec<u64>,
+    /// For an operation of several mutations (the pair): the latency of each mutation.
+    pub each_command_us: Vec<u64>,
     pub max_rss_kib: Option<u64>,
 }
 
@@ -540,12 +552,22 @@ impl Outcome {
 
     /// Latency percentile in milliseconds.
     pub fn pct_ms(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((p / 100.0) * (self.latencies_us.len() - 1) as f64).round() as usize;
-        self.latencies_us[i] as f64 / 1000.0
+        percentile_ms(&self.latencies_us, p)
     }
+
+    /// Percentile of each mutation's latency, in milliseconds (NaN for single mutations).
+    pub fn each_pct_ms(&self, p: f64) -> f64 {
+        percentile_ms(&self.each_command_us, p)
+    }
+}
+
+/// Percentile `p` of `sorted` (microseconds) in milliseconds; NaN when empty.
+fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i] as f64 / 1000.0
 }
 
 /// Runs `clients` concurrently for `duration`; while running, samples the RSS of `pid`.
@@ -573,8 +595,10 @@ pub async fn run(clients: Vec<Client>, duration: Duration, pid: Option<u32>) -> 
             let mut o = Outcome::default();
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match c.once().await {
+                let mut each = Vec::new();
+                match c.once(&mut each).await {
                     Ok(true) => {
+                        o.each_command_us.extend(each);
                         o.ok += 1;
                         o.latencies_us.push(t.elapsed().as_micros() as u64);
                     }
@@ -607,6 +631,7 @@ pub async fn run(clients: Vec<Client>, duration: Duration, pid: Option<u32>) -> 
             total.first_error = o.first_error;
         }
         total.latencies_us.extend(o.latencies_us);
+        total.each_command_us.extend(o.each_command_us);
     }
     // Clients that used up their stock stopped early: the rate is over the time the last one
     // was still working, not over time nobody was calling.
@@ -617,6 +642,7 @@ pub async fn run(clients: Vec<Client>, duration: Duration, pid: Option<u32>) -> 
         start.elapsed().as_secs_f64().max(duration.as_secs_f64())
     };
     total.latencies_us.sort_unstable();
+    total.each_command_us.sort_unstable();
     if let Some(s) = sampler {
         total.max_rss_kib = s.await.ok().filter(|m| *m > 0);
     }
