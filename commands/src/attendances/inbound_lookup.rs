@@ -52,6 +52,14 @@ pub enum Sender<'a> {
 /// `$1` account, `$2` channel, `$3` gateway message id, `$4` routing key, `$5` identifier, `$6`
 /// the request's time. `found` is materialized (named twice): the claim and the answer read
 /// the same snapshot.
+///
+/// The statement commits without waiting for its WAL to reach the disk (`synchronous_commit`
+/// off for its own transaction only): one disk flush per message instead of two. The claim is
+/// visible to other deliveries as soon as it commits, as any commit is. Its durability comes
+/// with the message: the append commits durably after it, which flushes the WAL up to there,
+/// claim included. A crash in between can lose the claim, but then no message was appended
+/// and nothing was answered, so the gateway's redelivery acts as the first would have; a
+/// claim that did survive such a crash would instead have made it answer as delivered.
 const LOOKUP: &str = "
 WITH found AS (
 SELECT a.id IS NOT NULL AS account_exists,
@@ -94,7 +102,7 @@ claimed AS (
   RETURNING attendance_id)
 SELECT f.account_exists, f.default_service, f.delivered, f.delivered_contact, f.holder,
        f.holder_sequence, f.open, f.open_last_type, f.open_sequence,
-       EXISTS (SELECT 1 FROM claimed)
+       EXISTS (SELECT 1 FROM claimed), set_config('synchronous_commit', 'off', true)
   FROM found f";
 
 type Row = (
@@ -108,6 +116,7 @@ type Row = (
     Option<String>,
     Option<i64>,
     bool,
+    String,
 );
 
 /// Looks everything up for a message on `channel` of `account_id` from `sender` received at
@@ -136,6 +145,7 @@ pub async fn lookup(
         last,
         open_sequence,
         claimed,
+        _,
     ): Row = sqlx::query_as(LOOKUP)
         .bind(account_id)
         .bind(channel.as_str())
