@@ -333,24 +333,14 @@ async fn a_command_refused_on_a_cached_state_that_moved_on_is_decided_again() {
     assert_eq!(events_of(&db.pool, id).await, opened + 4);
 }
 
-/// Inbound takes a cached contact as is only when a look-up of the log found its stream at the
-/// cached sequence (`contacts::stream::load_at`); a contact another process moved on is read
-/// from the log.
-#[tokio::test]
-async fn a_cached_contact_is_taken_as_is_only_at_the_streams_last_sequence() {
+/// Registers contact `id` named `name` on `account` (the references all exist).
+fn register_contact(id: Uuid, account: Uuid, name: &str) -> domain::contact::ContactCommand {
     use domain::contact::{ContactCommand, ContactInput, ReferenceCheck};
-    use domain::kinds::ChannelType;
-
-    let db = test_database().await;
-    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
-    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
-    let ctx = CommandContext::system(Utc::now());
-    let (id, account) = (Uuid::new_v4(), Uuid::new_v4());
-    let register = ContactCommand::RegisterContact {
+    ContactCommand::RegisterContact {
         contact_id: id,
         account_id: account,
         input: ContactInput {
-            name: "Ana".into(),
+            name: name.into(),
             ..ContactInput::default()
         },
         refs: ReferenceCheck {
@@ -362,16 +352,40 @@ async fn a_cached_contact_is_taken_as_is_only_at_the_streams_last_sequence() {
         phone_taken_by: None,
         today: Utc::now().date_naive(),
         at: Utc::now(),
-    };
-    execute(&one.contacts, id, register, &ctx).await.unwrap();
-    assert!(one.contact_store.cached_at(&id.to_string(), 1).is_some());
+    }
+}
 
-    let link = ContactCommand::LinkChannel {
-        channel: ChannelType::Email,
-        identifier: "ana@example.com".into(),
+/// Links e-mail address `identifier` to a contact of `account`.
+fn link_email(account: Uuid, identifier: &str) -> domain::contact::ContactCommand {
+    domain::contact::ContactCommand::LinkChannel {
+        channel: domain::kinds::ChannelType::Email,
+        identifier: identifier.into(),
         account_id: account,
         at: Utc::now(),
-    };
+    }
+}
+
+/// Inbound takes a cached contact as is only when a look-up of the log found its stream at the
+/// cached sequence (`contacts::stream::load_at`); a contact another process moved on is read
+/// from the log.
+#[tokio::test]
+async fn a_cached_contact_is_taken_as_is_only_at_the_streams_last_sequence() {
+    let db = test_database().await;
+    let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
+    let ctx = CommandContext::system(Utc::now());
+    let (id, account) = (Uuid::new_v4(), Uuid::new_v4());
+    execute(
+        &one.contacts,
+        id,
+        register_contact(id, account, "Ana"),
+        &ctx,
+    )
+    .await
+    .unwrap();
+    assert!(one.contact_store.cached_at(&id.to_string(), 1).is_some());
+
+    let link = link_email(account, "ana@example.com");
     execute(&two.contacts, id, link.clone(), &ctx)
         .await
         .unwrap();
@@ -395,37 +409,13 @@ async fn a_cached_contact_is_taken_as_is_only_at_the_streams_last_sequence() {
 /// cached at their streams' last sequences afterwards.
 #[tokio::test]
 async fn two_streams_read_together_are_each_caught_up_and_cached() {
-    use domain::contact::{ContactCommand, ContactInput, ReferenceCheck};
-    use domain::kinds::ChannelType;
-
     let db = test_database().await;
     let one = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
     let two = Commands::new(db.pool.clone(), Clock::system(), CommandSettings::default());
     let ctx = CommandContext::system(Utc::now());
     let account = Uuid::new_v4();
-    let register = |id: Uuid, name: &str| ContactCommand::RegisterContact {
-        contact_id: id,
-        account_id: account,
-        input: ContactInput {
-            name: name.into(),
-            ..ContactInput::default()
-        },
-        refs: ReferenceCheck {
-            account_exists: true,
-            unknown_tag_ids: vec![],
-            classification_exists: None,
-            portfolio_agent_exists: None,
-        },
-        phone_taken_by: None,
-        today: Utc::now().date_naive(),
-        at: Utc::now(),
-    };
-    let link = |identifier: &str| ContactCommand::LinkChannel {
-        channel: ChannelType::Email,
-        identifier: identifier.into(),
-        account_id: account,
-        at: Utc::now(),
-    };
+    let register = |id: Uuid, name: &str| register_contact(id, account, name);
+    let link = |identifier: &str| link_email(account, identifier);
     // `ana`: cached by `one` at 1, moved to 2 by `two`. `bia`: written by `two` only (2 events).
     let (ana, bia) = (Uuid::new_v4(), Uuid::new_v4());
     execute(&one.contacts, ana, register(ana, "Ana"), &ctx)
