@@ -12,10 +12,13 @@
 //!    one stays pending and moves to the top); without one, a new attendance opens to the given
 //!    service or flow, else the account's default service.
 //!
-//! The usual case, a known contact writing again, costs one look-up query
-//! ([`inbound_lookup`](super::inbound_lookup)), the idempotency claim and the append. The holder of a key is trusted only once their events
-//! show they route by it: read from the log, or from the cache when the look-up found the
-//! cached state at the stream's last sequence.
+//! The usual case, a known contact writing again to their open attendance, costs the look-up
+//! statement ([`inbound_lookup`](super::inbound_lookup)), which also takes the message id's
+//! claim for that attendance, and the append; plus one read of the contact's and the
+//! attendance's streams together when this process has not cached them. The holder of a key is
+//! trusted only once their events show they route by it: read from the log, or from the cache
+//! when the look-up found the cached state at the stream's last sequence. The look-up's claim
+//! is given back when the message goes to another attendance or is refused.
 
 use chrono::{DateTime, Utc};
 use domain::attendance::{
