@@ -3,9 +3,10 @@
 //! the contact holding the sender's routing key with the sequence of its last event, and that
 //! contact's open attendance on the channel with the sequence of its last event. The same
 //! statement takes the gateway message id's idempotency claim for that attendance, the usual
-//! destination of the message (released by the use case when it goes elsewhere). Each answer is what the separate look-ups of
-//! [`super::receive_inbound`] would read (the same tables, the event log for the attendances'
-//! states); the use case still checks the holder against its events before trusting it.
+//! destination of the message (released by the use case when it goes elsewhere). Each answer
+//! is what the separate look-ups of [`super::receive_inbound`] would read (the same tables, the
+//! event log for the attendances' states); the use case still checks the holder against its
+//! events before trusting it.
 
 use chrono::{DateTime, Utc};
 use domain::kinds::ChannelType;

@@ -111,6 +111,7 @@ pub async fn receive_inbound(
         account_id: input.account_id,
         channel,
         external_id: external_id.filter(|_| found.claimed),
+        attendance_id: found.open,
     };
     let received = receive(c, ctx, &input, &found, parsed, phone, &mut claim).await;
     if received.is_err() {
@@ -126,13 +127,15 @@ struct Claim<'a> {
     channel: ChannelType,
     /// The claimed id, while the claim is the look-up's own and not yet used.
     external_id: Option<&'a str>,
+    /// The attendance it was claimed for.
+    attendance_id: Option<Uuid>,
 }
 
 impl Claim<'_> {
     /// Whether the look-up's claim was for `attendance_id`'s message (then the delivery's claim
     /// is taken: it is the delivery's now).
-    fn take_for(&mut self, attendance_id: Uuid, looked_up: Option<Uuid>) -> bool {
-        self.external_id.is_some() && looked_up == Some(attendance_id) && {
+    fn take_for(&mut self, attendance_id: Uuid) -> bool {
+        self.external_id.is_some() && self.attendance_id == Some(attendance_id) && {
             self.external_id = None;
             true
         }
@@ -234,7 +237,7 @@ async fn receive(
             }
         };
         let attendance_id = open.unwrap_or_else(Uuid::new_v4);
-        let claimed = claim.take_for(attendance_id, found.open);
+        let claimed = claim.take_for(attendance_id);
         if let Some(ext) = external_id.filter(|_| !claimed) {
             let first = idempotency::claim_inbound(
                 &c.pool,
