@@ -13,6 +13,8 @@
 //!
 //! Options (after `--`): `--quick`, `--seconds N` (per level), `--clients 1,4,16`,
 //! `--raw-seconds N`, `--attendances N`, `--agents N`, `--soak-seconds N` (env `BENCH_SOAK_SECONDS`),
+//! `--soak-warmup-seconds N` (env `BENCH_SOAK_WARMUP_SECONDS`; the same load before the soak's
+//! window, while the aggregate cache fills up to its bound),
 //! `--ops inbound,send,pair,finalize,pending,counters`, `--keep-db`.
 
 mod api;
@@ -44,6 +46,8 @@ pub struct Config {
     pub agents: usize,
     pub attendances: usize,
     pub soak_seconds: u64,
+    /// The mixed load run before the soak's measured window, without a pause in between.
+    pub soak_warmup_seconds: u64,
     pub ops: Vec<Op>,
     pub keep_db: bool,
     pub catch_up_timeout: u64,
@@ -64,6 +68,7 @@ impl Config {
                 agents: 100,
                 attendances: 60_000,
                 soak_seconds: 0,
+                soak_warmup_seconds: 0,
                 ops: Op::ALL.to_vec(),
                 keep_db: false,
                 catch_up_timeout: 600,
@@ -79,6 +84,7 @@ impl Config {
                 agents: 1000,
                 attendances: 1_000_000,
                 soak_seconds: 600,
+                soak_warmup_seconds: 300,
                 ops: Op::ALL.to_vec(),
                 keep_db: false,
                 catch_up_timeout: 4 * 3600,
@@ -87,6 +93,9 @@ impl Config {
         };
         if let Ok(s) = std::env::var("BENCH_SOAK_SECONDS") {
             cfg.soak_seconds = s.parse().context("BENCH_SOAK_SECONDS")?;
+        }
+        if let Ok(s) = std::env::var("BENCH_SOAK_WARMUP_SECONDS") {
+            cfg.soak_warmup_seconds = s.parse().context("BENCH_SOAK_WARMUP_SECONDS")?;
         }
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -104,6 +113,7 @@ impl Config {
                 }
                 "--raw-seconds" => cfg.raw_seconds = value()?.parse()?,
                 "--soak-seconds" => cfg.soak_seconds = value()?.parse()?,
+                "--soak-warmup-seconds" => cfg.soak_warmup_seconds = value()?.parse()?,
                 "--attendances" => cfg.attendances = value()?.parse()?,
                 "--agents" => cfg.agents = value()?.parse()?,
                 "--accounts" => cfg.accounts = value()?.parse()?,
@@ -216,10 +226,19 @@ async fn measure(
     );
     let world = seed::seed(cfg, plan, &pool, &api, url).await?;
     let available = api.operations().await?;
+    let t_raw = Instant::now();
     sqlx::raw_sql(ops::RAW_SCHEMA)
         .execute(&pool)
         .await
         .context("creating the raw baseline tables")?;
+    sqlx::raw_sql(ops::RAW_VACUUM)
+        .execute(&pool)
+        .await
+        .context("vacuuming the raw baseline tables")?;
+    eprintln!(
+        "  raw baseline tables copied and vacuumed in {:.1} s",
+        t_raw.elapsed().as_secs_f64()
+    );
     let seeded_rss = server.rss_kib();
 
     let max_clients = *cfg.levels.iter().max().unwrap();
@@ -434,11 +453,26 @@ async fn history_check(api: &Api, world: &seed::World, samples: usize) -> Histor
 }
 
 struct Soak {
+    warmup: u64,
     seconds: u64,
+    /// (seconds since the warm-up began, RSS KiB), every 5 s over the warm-up and the window.
     samples: Vec<(f64, u64)>,
     outcome: Outcome,
 }
 
+impl Soak {
+    /// The samples of the measured window (after the warm-up).
+    fn window(&self) -> impl Iterator<Item = u64> + '_ {
+        let from = self.warmup as f64;
+        self.samples
+            .iter()
+            .filter(move |(t, _)| *t >= from)
+            .map(|s| s.1)
+    }
+}
+
+/// The mixed load at `clients` for the warm-up and then the soak's window, in one run (the
+/// clients go on through their targets), with the server's RSS sampled every 5 s.
 async fn soak(
     cfg: &Config,
     base: &str,
@@ -452,29 +486,29 @@ async fn soak(
         .filter(|op| op.fields().iter().all(|f| available.contains(*f)))
         .collect();
     eprintln!(
-        "memory soak: {} s, {clients} clients mixing {:?}",
-        cfg.soak_seconds, mixed
+        "memory soak: {} s of warm-up, then {} s measured, {clients} clients mixing {:?}",
+        cfg.soak_warmup_seconds, cfg.soak_seconds, mixed
     );
+    let mut soak = Soak {
+        warmup: cfg.soak_warmup_seconds,
+        seconds: cfg.soak_seconds,
+        samples: vec![],
+        outcome: Outcome::default(),
+    };
     if mixed.is_empty() {
-        return Soak {
-            seconds: cfg.soak_seconds,
-            samples: vec![],
-            outcome: Outcome::default(),
-        };
+        return soak;
     }
+    let total = Duration::from_secs(cfg.soak_warmup_seconds + cfg.soak_seconds);
     let start = Instant::now();
-    let sampler = tokio::spawn({
-        let total = Duration::from_secs(cfg.soak_seconds);
-        async move {
-            let mut samples = Vec::new();
-            while start.elapsed() < total {
-                if let Some(r) = db::rss_kib(pid) {
-                    samples.push((start.elapsed().as_secs_f64(), r));
-                }
-                tokio::time::sleep(Duration::from_secs(5)).await;
+    let sampler = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        while start.elapsed() < total {
+            if let Some(r) = db::rss_kib(pid) {
+                samples.push((start.elapsed().as_secs_f64(), r));
             }
-            samples
+            tokio::time::sleep(Duration::from_secs(5)).await;
         }
+        samples
     });
     let all = mixed
         .iter()
@@ -491,13 +525,9 @@ async fn soak(
                 })
         })
         .collect();
-    let outcome = ops::run(all, Duration::from_secs(cfg.soak_seconds), None).await;
-    let samples = sampler.await.unwrap_or_default();
-    Soak {
-        seconds: cfg.soak_seconds,
-        samples,
-        outcome,
-    }
+    soak.outcome = ops::run(all, total, None).await;
+    soak.samples = sampler.await.unwrap_or_default();
+    soak
 }
 
 fn ms(v: f64) -> Value {
@@ -657,23 +687,36 @@ fn report(
                "min_ratio_long_over_short": (min_ratio * 100.0).round() / 100.0})
     });
     let soak_json = soak.map(|s| {
-        let first = s.samples.first().map(|x| x.1);
-        let last = s.samples.last().map(|x| x.1);
-        let max = s.samples.iter().map(|x| x.1).max();
-        let min = s.samples.iter().map(|x| x.1).min();
+        let window: Vec<u64> = s.window().collect();
+        let first = window.first().copied();
+        let last = window.last().copied();
+        let max = window.iter().copied().max();
+        let min = window.iter().copied().min();
+        let growth = |to: Option<u64>| match (first, to) {
+            (Some(f), Some(t)) if f > 0 => Some(((t as f64 / f as f64 - 1.0) * 1000.0).round() / 10.0),
+            _ => None,
+        };
+        let warmup_first = s.samples.first().map(|x| x.1);
         println!(
-            "memory soak {} s: RSS first {}, last {}, min {}, max {} ({} requests, {:.1}/s, {} errors)",
+            "memory soak {} s after {} s of warm-up: RSS first {}, last {} ({:+.1} %), min {}, max {} ({:+.1} %); at the warm-up's start {} ({} requests, {:.1}/s, {} errors)",
             s.seconds,
+            s.warmup,
             mib(first),
             mib(last),
+            growth(last).unwrap_or(f64::NAN),
             mib(min),
             mib(max),
+            growth(max).unwrap_or(f64::NAN),
+            mib(warmup_first),
             s.outcome.ok,
             s.outcome.throughput(),
             s.outcome.errors
         );
-        json!({"seconds": s.seconds, "rss_kib_samples": s.samples, "first_kib": first, "last_kib": last,
-               "min_kib": min, "max_kib": max, "requests": outcome_json(&s.outcome)})
+        json!({"seconds": s.seconds, "warmup_seconds": s.warmup,
+               "rss_kib_samples": s.samples, "warmup_first_kib": warmup_first,
+               "first_kib": first, "last_kib": last, "min_kib": min, "max_kib": max,
+               "growth_pct_last_over_first": growth(last), "growth_pct_max_over_first": growth(max),
+               "requests": outcome_json(&s.outcome)})
     });
     println!("total time: {:.0} s", started.elapsed().as_secs_f64());
     json!({
@@ -692,6 +735,7 @@ fn report(
         "total_seconds": started.elapsed().as_secs_f64(),
         "notes": BTreeMap::from([
             ("raw", "same-shape SQL per command in one transaction: the event row (same columns and payload) and the read-model rows its projection writes; writes go to copies of the tables in schema bench_raw"),
+            ("soak", "one continuous mixed load: warmup_seconds, then seconds measured; first/last/min/max and growth are over the measured window; rss_kib_samples holds both, timed from the warm-up's start"),
             ("throughput", "successful operations per second over the level's duration; a pair counts once; finalizeAttendances counts calls of 50 ids"),
             ("each_mutation", "for the markPending + rescueAttendance pair: the latency of each of its two mutations (the pair's own latencies are the sum)"),
         ]),
