@@ -495,9 +495,11 @@ pub mod read {
     use chrono::{DateTime, Utc};
     use commands::attendances::visibility::Scope;
     use domain::attendance::AttachmentRef;
+    use domain::contact::Contact;
     use domain::kinds::{AttendanceStatus, ChannelType, DestinationType, Direction, MessageAuthor};
     use domain::values::search::{digits, fold};
     use sqlx::postgres::PgRow;
+    use sqlx::types::Json;
     use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
     use uuid::Uuid;
 
@@ -756,6 +758,25 @@ pub mod read {
         }
     }
 
+    /// An attendance of a list with its contact, read in the same query: a page that shows
+    /// each row's contact needs no second round trip (nor a batch loader's wait) for them.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ListedAttendance {
+        pub attendance: AttendanceRow,
+        /// None only while a contact registered a moment ago is still on its way to the read model.
+        pub contact: Option<Contact>,
+    }
+
+    impl<'r> FromRow<'r, PgRow> for ListedAttendance {
+        fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
+            let contact: Option<Json<Contact>> = r.try_get("contact_state")?;
+            Ok(Self {
+                attendance: AttendanceRow::from_row(r)?,
+                contact: contact.map(|c| c.0),
+            })
+        }
+    }
+
     /// Runs a list: `filter` adds the WHERE conditions (after `WHERE true`), rows are ordered by
     /// `order_column` then id, both descending; returns the page (one extra row) and the total.
     async fn list(
@@ -763,12 +784,13 @@ pub mod read {
         order_column: &str,
         page: &Page,
         filter: impl Fn(&mut QueryBuilder<'_, Postgres>),
-    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+    ) -> anyhow::Result<(Vec<ListedAttendance>, i64)> {
         let from = " FROM attendances a LEFT JOIN contacts c ON c.id = a.contact_id WHERE true";
         // The total rides along with the page (an uncorrelated subquery, counted once): one round
         // trip for both whenever the page has a row.
-        let mut q =
-            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS}, (SELECT count(*){from}"));
+        let mut q = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {COLUMNS}, c.state AS contact_state, (SELECT count(*){from}"
+        ));
         filter(&mut q);
         q.push(format!(") AS total_count{from}"));
         filter(&mut q);
@@ -786,7 +808,7 @@ pub mod read {
             let total: i64 = first.try_get("total_count")?;
             let rows = found
                 .iter()
-                .map(AttendanceRow::from_row)
+                .map(ListedAttendance::from_row)
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok((rows, total));
         }
@@ -804,7 +826,7 @@ pub mod read {
         agent_id: Uuid,
         search: Option<&str>,
         page: &Page,
-    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+    ) -> anyhow::Result<(Vec<ListedAttendance>, i64)> {
         list(pool, "last_interaction_at", page, |q| {
             q.push(" AND a.agent_id = ")
                 .push_bind(agent_id)
@@ -819,7 +841,7 @@ pub mod read {
         pool: &PgPool,
         agent_id: Uuid,
         page: &Page,
-    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+    ) -> anyhow::Result<(Vec<ListedAttendance>, i64)> {
         list(pool, "last_interaction_at", page, |q| {
             q.push(" AND a.agent_id = ")
                 .push_bind(agent_id)
@@ -833,7 +855,7 @@ pub mod read {
         pool: &PgPool,
         contact_id: Uuid,
         page: &Page,
-    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+    ) -> anyhow::Result<(Vec<ListedAttendance>, i64)> {
         list(pool, "opened_at", page, |q| {
             q.push(" AND a.contact_id = ").push_bind(contact_id);
         })
@@ -848,7 +870,7 @@ pub mod read {
         search: &str,
         include_finalized: bool,
         page: &Page,
-    ) -> anyhow::Result<(Vec<AttendanceRow>, i64)> {
+    ) -> anyhow::Result<(Vec<ListedAttendance>, i64)> {
         list(pool, "last_interaction_at", page, |q| {
             push_scope(q, scope);
             if !include_finalized {

@@ -458,7 +458,8 @@ async fn pending_attendances_are_listed_with_their_count_and_a_customer_message_
         let v = w.act(&token, "markPending", id).await;
         assert_eq!(v["data"]["markPending"]["status"], "PENDING", "{v:#}");
     }
-    let list = "query($s: String) { pendingAttendances(search: $s) { totalCount nodes { id lastMessagePreview } } }";
+    let list = "query($s: String) { pendingAttendances(search: $s) {
+        totalCount nodes { id lastMessagePreview contact { id name } } } }";
     let data = w.app.ok(Some(&token), list, json!({})).await;
     assert_eq!(data["pendingAttendances"]["totalCount"], 2);
     assert_eq!(
@@ -466,6 +467,12 @@ async fn pending_attendances_are_listed_with_their_count_and_a_customer_message_
         b,
         "last interaction first"
     );
+    // Each row brings its own contact (read with the page, in the same query).
+    let nodes = &data["pendingAttendances"]["nodes"];
+    assert_eq!(uuid(&nodes[0]["contact"]["id"]), bia);
+    assert_eq!(nodes[0]["contact"]["name"], "Beatriz");
+    assert_eq!(uuid(&nodes[1]["contact"]["id"]), ana);
+    assert_eq!(nodes[1]["contact"]["name"], "Ana Júlia");
 
     w.app.clock.advance(chrono::Duration::minutes(1));
     let moved = w

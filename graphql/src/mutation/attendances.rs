@@ -145,7 +145,7 @@ pub async fn projected_attendance(
     wait_for_own_writes(ctx, c, &[id]).await?;
     let written = written(c, id).and_then(|w| AttendanceRow::written(&w.state));
     if let Some(row) = written {
-        return Ok(Attendance(row));
+        return Ok(Attendance::of(row));
     }
     Attendance::load(ctx, id)
         .await?

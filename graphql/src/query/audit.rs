@@ -129,7 +129,7 @@ impl AuditQuery {
         Ok(folded
             .and_then(|a| a.state().cloned().map(|s| (a.version(), s)))
             .map(|(version, s)| {
-                Attendance(AttendanceRow {
+                Attendance::of(AttendanceRow {
                     id: s.id,
                     version: i64::try_from(version).unwrap_or(i64::MAX),
                     protocol: s.protocol,

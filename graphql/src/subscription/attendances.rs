@@ -149,7 +149,7 @@ impl PendingTracker {
         let row = row_of(pool, id, live).await?;
         Some(PendingChange {
             kind,
-            attendance: Some(Attendance(row)),
+            attendance: Some(Attendance::of(row)),
             pending_count: pending_count_after(pool, self.agent, live).await,
             cursor: encode_cursor(e.checkpoint),
         })
@@ -193,7 +193,7 @@ impl VisibleTracker {
         };
         Some(AttendanceChange {
             kind,
-            attendance: Some(Attendance(row)),
+            attendance: Some(Attendance::of(row)),
             cursor: encode_cursor(e.checkpoint),
         })
     }

@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use commands::attendances::bulk::BulkOutcome;
 use commands::CommandError;
-use projections::attendances::read::{self, AttendanceRow, MessageRow};
+use projections::attendances::read::{self, AttendanceRow, ListedAttendance, MessageRow};
 use uuid::Uuid;
 
 use crate::error::{gql, internal, ApiResult, IntoGql};
@@ -62,17 +62,22 @@ fn state<'a>(ctx: &'a Context<'_>) -> &'a ApiState {
     ctx.data_unchecked::<ApiState>()
 }
 
-/// One attendance.
+/// One attendance, and its contact when the query that read the row brought it along (lists).
 #[derive(Clone)]
-pub struct Attendance(pub AttendanceRow);
+pub struct Attendance(pub AttendanceRow, pub Option<Contact>);
 
 impl Attendance {
+    /// The attendance of `row`; its contact is loaded when asked for.
+    pub fn of(row: AttendanceRow) -> Self {
+        Self(row, None)
+    }
+
     /// The attendance by id from the read model (None when unknown); visibility is the caller's.
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Attendance>> {
         Ok(read::get(state(ctx).pool(), id)
             .await
             .map_err(internal)?
-            .map(Attendance))
+            .map(Attendance::of))
     }
 }
 
@@ -89,6 +94,9 @@ impl Attendance {
         Account::load(ctx, self.0.account_id).await
     }
     async fn contact(&self, ctx: &Context<'_>) -> ApiResult<Contact> {
+        if let Some(contact) = &self.1 {
+            return Ok(contact.clone());
+        }
         if let Some(contact) = Contact::load(ctx, self.0.contact_id).await? {
             return Ok(contact);
         }
@@ -188,7 +196,7 @@ crate::types::connection::connection!(MessageConnection, MessageEdge, Message);
 impl AttendanceConnection {
     /// A page of rows ordered by `key` (newest first), as the read functions return them.
     pub fn from_page(
-        rows: Vec<AttendanceRow>,
+        rows: Vec<ListedAttendance>,
         total: i64,
         first: i64,
         had_cursor: bool,
@@ -196,7 +204,10 @@ impl AttendanceConnection {
     ) -> Self {
         let rows = rows
             .into_iter()
-            .map(|a| (encode_cursor(&(key(&a), a.id)), Attendance(a)))
+            .map(|l| {
+                let cursor = encode_cursor(&(key(&l.attendance), l.attendance.id));
+                (cursor, Attendance(l.attendance, l.contact.map(Contact)))
+            })
             .collect();
         Self::from_rows(rows, first, had_cursor, total)
     }
