@@ -21,10 +21,12 @@ use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 
 use crate::inline::{self, record, Appending, Committed, InlineProjection, Written};
+use crate::recent::Recent;
 use crate::stored_event::Checkpoint;
 use crate::trusted_load;
 
-/// Aggregates kept per type and process; past it the cache starts over (memory stays bounded).
+/// Aggregates kept per type and process; past it the least recently used half is forgotten
+/// (memory stays bounded, and the states in use stay cached).
 pub const AGGREGATE_CACHE_CAPACITY: usize = 20_000;
 
 /// cqrs-es's event store with an in-memory catch-up cache in front. Clones share one cache:
@@ -36,7 +38,7 @@ pub struct CachedStore<A: Aggregate> {
 struct Shared<A: Aggregate> {
     inner: PersistedEventStore<PostgresEventRepository, A>,
     pool: PgPool,
-    cache: Mutex<HashMap<String, (A, usize)>>,
+    cache: Mutex<Recent<String, (A, usize)>>,
     /// The read model applied in each commit's transaction, if the server set one.
     inline: OnceLock<Arc<dyn InlineProjection<A>>>,
 }
@@ -62,7 +64,7 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
             shared: Arc::new(Shared {
                 inner,
                 pool,
-                cache: Mutex::new(HashMap::new()),
+                cache: Mutex::new(Recent::new(AGGREGATE_CACHE_CAPACITY)),
                 inline: OnceLock::new(),
             }),
         }
@@ -92,14 +94,11 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
         self.shared
             .cache
             .lock()
-            .is_ok_and(|c| c.get(id).is_some_and(|(_, at)| *at == sequence))
+            .is_ok_and(|mut c| c.get(id).is_some_and(|(_, at)| *at == sequence))
     }
 
     fn remember(&self, id: String, aggregate: A, sequence: usize) {
         if let Ok(mut c) = self.shared.cache.lock() {
-            if c.len() >= AGGREGATE_CACHE_CAPACITY {
-                c.clear();
-            }
             c.insert(id, (aggregate, sequence));
         }
     }

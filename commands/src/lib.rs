@@ -3,8 +3,8 @@
 //!
 //! # Layout
 //! - [`context`], [`clock`], [`error`]: who, when, and what can go wrong.
-//! - [`store`]: cqrs-es wired to postgres-es; [`cache`]: the aggregates kept in memory
-//!   ([`trusted_load`]: deciding on them unchecked, the append checking);
+//! - [`store`]: cqrs-es wired to postgres-es; [`cache`]: the aggregates kept in memory, as many
+//!   as [`recent`] keeps ([`trusted_load`]: deciding on them unchecked, the append checking);
 //!   [`inline`]: read models applied in the command's transaction; [`stored_event`]: the log's rows.
 //! - [`auth`]: sessions, tokens, throttling, login and logout.
 //! - [`admin`]: the catalogue the Admin Panel configures.
@@ -25,6 +25,7 @@ pub mod error;
 pub mod files;
 pub mod inline;
 pub mod passwords;
+pub mod recent;
 pub mod services;
 pub mod store;
 pub mod stored_event;
