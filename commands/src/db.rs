@@ -18,7 +18,11 @@ pub fn migrations_count() -> usize {
         .count()
 }
 
-/// The connection options of `url`.
+/// The `application_name` of the server's sessions, by which `pg_stat_activity` and the
+/// PostgreSQL log tell them from other clients of the same database.
+pub const APPLICATION_NAME: &str = "agent-panel";
+
+/// The connection options of `url`, named [`APPLICATION_NAME`] unless the URL names them.
 /// - JIT compilation is off for the server's sessions: every query here is short, but the
 ///   planner prices a read of the event log by the millions of rows the table holds (a `LIMIT`
 ///   reads a few hundred), so PostgreSQL JIT-compiled it, and with LLVM optimization above
@@ -28,7 +32,10 @@ pub fn migrations_count() -> usize {
 ///   protects nothing and costs both sides CPU on every round trip (sqlx's default, `prefer`,
 ///   would negotiate it whenever the server offers it).
 pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
-    let options: PgConnectOptions = url.parse::<PgConnectOptions>()?.options([("jit", "off")]);
+    let mut options: PgConnectOptions = url.parse::<PgConnectOptions>()?.options([("jit", "off")]);
+    if !url.contains("application_name=") {
+        options = options.application_name(APPLICATION_NAME);
+    }
     let local = matches!(
         options.get_host(),
         "localhost" | "127.0.0.1" | "::1" | "[::1]"
@@ -69,7 +76,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_local_server_is_reached_without_tls_unless_the_url_asks_and_jit_is_off() {
+    fn a_local_server_is_reached_without_tls_unless_the_url_asks_jit_is_off_and_sessions_are_named()
+    {
         let local = connect_options("postgres://u@127.0.0.1:5432/db").unwrap();
         assert!(matches!(local.get_ssl_mode(), PgSslMode::Disable));
         let asked = connect_options("postgres://u@localhost/db?sslmode=require").unwrap();
@@ -77,5 +85,8 @@ mod tests {
         let remote = connect_options("postgres://u@db.example.com/db").unwrap();
         assert!(matches!(remote.get_ssl_mode(), PgSslMode::Prefer));
         assert_eq!(remote.get_options(), Some("-c jit=off"));
+        assert_eq!(local.get_application_name(), Some(APPLICATION_NAME));
+        let named = connect_options("postgres://u@127.0.0.1/db?application_name=x").unwrap();
+        assert_eq!(named.get_application_name(), Some("x"));
     }
 }
