@@ -14,7 +14,8 @@
 //! Options (after `--`): `--quick`, `--seconds N` (per level), `--clients 1,4,16`,
 //! `--raw-seconds N`, `--attendances N`, `--agents N`, `--soak-seconds N` (env `BENCH_SOAK_SECONDS`),
 //! `--soak-warmup-seconds N` (env `BENCH_SOAK_WARMUP_SECONDS`; the same load before the soak's
-//! window, while the aggregate cache fills up to its bound),
+//! window, while the aggregate cache fills up and the process reaches its steady state; 600 s in
+//! full mode),
 //! `--ops inbound,send,pair,finalize,pending,counters`, `--keep-db`.
 
 mod api;
@@ -84,7 +85,7 @@ impl Config {
                 agents: 1000,
                 attendances: 1_000_000,
                 soak_seconds: 600,
-                soak_warmup_seconds: 300,
+                soak_warmup_seconds: 600,
                 ops: Op::ALL.to_vec(),
                 keep_db: false,
                 catch_up_timeout: 4 * 3600,
@@ -256,7 +257,7 @@ async fn measure(
     // fair comparison.
     let raw_pool = commands::db::pool_options()
         .max_connections(max_clients.min(60) as u32)
-        .connect_with(commands::db::connect_options(url)?)
+        .connect_with(commands::db::connect_options(url)?.application_name("agent-panel-bench-raw"))
         .await?;
     let raw = std::sync::Arc::new(Raw::new(raw_pool).await?);
     let duration = Duration::from_secs(cfg.seconds);
@@ -338,6 +339,7 @@ async fn measure(
         Some(
             soak(
                 cfg,
+                &pool,
                 &server.base,
                 server.pid(),
                 &world,
@@ -465,9 +467,58 @@ async fn history_check(api: &Api, world: &seed::World, samples: usize) -> Histor
 struct Soak {
     warmup: u64,
     seconds: u64,
-    /// (seconds since the warm-up began, RSS KiB), every 5 s over the warm-up and the window.
-    samples: Vec<(f64, u64)>,
+    /// Every 5 s over the warm-up and the window: RSS, threads and database connections.
+    samples: Vec<Sample>,
     outcome: Outcome,
+}
+
+/// One look at the server process during the soak.
+#[derive(serde::Serialize)]
+struct Sample {
+    /// Seconds since the warm-up began.
+    t: f64,
+    rss_kib: u64,
+    /// The process's threads (tokio's workers and its blocking pool).
+    threads: Option<u64>,
+    /// The server's open database connections (`application_name` agent-panel).
+    connections: Option<u64>,
+    /// Of those, how many were not open at the previous sample (none for the first).
+    new_connections: Option<u64>,
+}
+
+impl Sample {
+    async fn take(
+        start: Instant,
+        pid: u32,
+        pool: &sqlx::PgPool,
+        seen: &mut Option<std::collections::HashSet<i32>>,
+    ) -> Option<Sample> {
+        let rss_kib = db::rss_kib(pid)?;
+        let pids: Option<Vec<i32>> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = $1",
+        )
+        .bind(commands::db::APPLICATION_NAME)
+        .fetch_all(pool)
+        .await
+        .ok();
+        let new_connections = match (&pids, seen.as_ref()) {
+            (Some(p), Some(before)) => {
+                Some(p.iter().filter(|p| !before.contains(p)).count() as u64)
+            }
+            _ => None,
+        };
+        if let Some(p) = &pids {
+            *seen = Some(p.iter().copied().collect());
+        }
+        Some(Sample {
+            t: start.elapsed().as_secs_f64(),
+            rss_kib,
+            threads: db::threads(pid),
+            connections: pids.map(|p| p.len() as u64),
+            new_connections,
+        })
+    }
 }
 
 impl Soak {
@@ -476,15 +527,16 @@ impl Soak {
         let from = self.warmup as f64;
         self.samples
             .iter()
-            .filter(move |(t, _)| *t >= from)
-            .map(|s| s.1)
+            .filter(move |s| s.t >= from)
+            .map(|s| s.rss_kib)
     }
 }
 
 /// The mixed load at `clients` for the warm-up and then the soak's window, in one run (the
-/// clients go on through their targets), with the server's RSS sampled every 5 s.
+/// clients go on through their targets), with the server sampled every 5 s ([`Sample`]).
 async fn soak(
     cfg: &Config,
+    pool: &sqlx::PgPool,
     base: &str,
     pid: u32,
     world: &seed::World,
@@ -510,11 +562,13 @@ async fn soak(
     }
     let total = Duration::from_secs(cfg.soak_warmup_seconds + cfg.soak_seconds);
     let start = Instant::now();
+    let pool = pool.clone();
     let sampler = tokio::spawn(async move {
         let mut samples = Vec::new();
+        let mut seen = None;
         while start.elapsed() < total {
-            if let Some(r) = db::rss_kib(pid) {
-                samples.push((start.elapsed().as_secs_f64(), r));
+            if let Some(s) = Sample::take(start, pid, &pool, &mut seen).await {
+                samples.push(s);
             }
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
@@ -706,7 +760,7 @@ fn report(
             (Some(f), Some(t)) if f > 0 => Some(((t as f64 / f as f64 - 1.0) * 1000.0).round() / 10.0),
             _ => None,
         };
-        let warmup_first = s.samples.first().map(|x| x.1);
+        let warmup_first = s.samples.first().map(|x| x.rss_kib);
         println!(
             "memory soak {} s after {} s of warm-up: RSS first {}, last {} ({:+.1} %), min {}, max {} ({:+.1} %); at the warm-up's start {} ({} requests, {:.1}/s, {} errors)",
             s.seconds,
@@ -723,7 +777,7 @@ fn report(
             s.outcome.errors
         );
         json!({"seconds": s.seconds, "warmup_seconds": s.warmup,
-               "rss_kib_samples": s.samples, "warmup_first_kib": warmup_first,
+               "samples": s.samples, "warmup_first_kib": warmup_first,
                "first_kib": first, "last_kib": last, "min_kib": min, "max_kib": max,
                "growth_pct_last_over_first": growth(last), "growth_pct_max_over_first": growth(max),
                "requests": outcome_json(&s.outcome)})
@@ -745,7 +799,7 @@ fn report(
         "total_seconds": started.elapsed().as_secs_f64(),
         "notes": BTreeMap::from([
             ("raw", "same-shape SQL per command in one transaction: the event row (same columns and payload) and the read-model rows its projection writes; writes go to copies of the tables in schema bench_raw"),
-            ("soak", "one continuous mixed load: warmup_seconds, then seconds measured; first/last/min/max and growth are over the measured window; rss_kib_samples holds both, timed from the warm-up's start"),
+            ("soak", "one continuous mixed load: warmup_seconds, then seconds measured; first/last/min/max and growth are over the measured window; samples holds both (RSS, threads, the server's database connections and how many are new since the sample before), timed from the warm-up's start"),
             ("throughput", "successful operations per second over the level's duration; a pair counts once; finalizeAttendances counts calls of 50 ids"),
             ("each_mutation", "for the markPending + rescueAttendance pair: the latency of each of its two mutations (the pair's own latencies are the sum)"),
         ]),
