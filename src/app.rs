@@ -12,9 +12,13 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// Connections per server process: enough for the HTTP workers, the projections and the
-/// listener on a 2-core machine; PostgreSQL's default limit is 100.
-pub const DEFAULT_POOL_SIZE: u32 = 20;
+/// Connections per server process. More connections than PostgreSQL has cores to run them only
+/// queue the work inside PostgreSQL, where waits are longer and less fair than in the pool's
+/// queue: on the benchmark's 2-core machine, 16 clients sending inbound messages got 24 ms p99
+/// with 20 connections, 16 ms with 8 and 24–31 ms with 4, which left the projections too few
+/// (docs/benchmarks.md, session 11). A server whose PostgreSQL has more cores wants more
+/// (`--pool-size`).
+pub const DEFAULT_POOL_SIZE: u32 = 8;
 
 /// What `App::build` needs.
 #[derive(Clone)]
