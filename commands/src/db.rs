@@ -22,7 +22,8 @@ pub fn migrations_count() -> usize {
 /// PostgreSQL log tell them from other clients of the same database.
 pub const APPLICATION_NAME: &str = "agent-panel";
 
-/// The connection options of `url`, named [`APPLICATION_NAME`] unless the URL names them.
+/// The connection options of `url`, named [`APPLICATION_NAME`] unless the URL (or `PGAPPNAME`)
+/// names them.
 /// - JIT compilation is off for the server's sessions: every query here is short, but the
 ///   planner prices a read of the event log by the millions of rows the table holds (a `LIMIT`
 ///   reads a few hundred), so PostgreSQL JIT-compiled it, and with LLVM optimization above
@@ -33,7 +34,7 @@ pub const APPLICATION_NAME: &str = "agent-panel";
 ///   would negotiate it whenever the server offers it).
 pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
     let mut options: PgConnectOptions = url.parse::<PgConnectOptions>()?.options([("jit", "off")]);
-    if !url.contains("application_name=") {
+    if options.get_application_name().is_none() {
         options = options.application_name(APPLICATION_NAME);
     }
     let local = matches!(
