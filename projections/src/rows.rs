@@ -133,11 +133,7 @@ pub async fn insert_rows<R: TableRow>(
     if rows.is_empty() {
         return Ok(());
     }
-    let list = R::COLUMNS.join(", ");
-    let sql = format!(
-        "INSERT INTO {table} ({list})
-         SELECT {list} FROM jsonb_populate_recordset(NULL::{table}, $1::text::jsonb) {on_conflict}"
-    );
+    let sql = insert_statement::<R>(table, "$1", on_conflict);
     sqlx::query(&sql)
         .bind(serde_json::to_string(rows)?)
         .execute(&mut *tx)
@@ -153,17 +149,31 @@ pub async fn upsert_rows<R: TableRow>(
     key: &[&str],
     rows: &[R],
 ) -> anyhow::Result<()> {
+    insert_rows(tx, table, rows, &replacing::<R>(key)).await
+}
+
+/// The INSERT of [`insert_rows`], taking the rows as a JSON array in parameter `param` (e.g.
+/// `$1`), for a statement that writes other tables too.
+pub fn insert_statement<R: TableRow>(table: &str, param: &str, on_conflict: &str) -> String {
+    let list = R::COLUMNS.join(", ");
+    format!(
+        "INSERT INTO {table} ({list})
+         SELECT {list} FROM jsonb_populate_recordset(NULL::{table}, {param}::text::jsonb) {on_conflict}"
+    )
+}
+
+/// The `ON CONFLICT` clause of [`upsert_rows`]: the row with the same `key` is replaced.
+pub fn replacing<R: TableRow>(key: &[&str]) -> String {
     let updates: Vec<String> = R::COLUMNS
         .iter()
         .filter(|c| !key.contains(c))
         .map(|c| format!("{c} = EXCLUDED.{c}"))
         .collect();
-    let conflict = format!(
+    format!(
         "ON CONFLICT ({}) DO UPDATE SET {}",
         key.join(", "),
         updates.join(", ")
-    );
-    insert_rows(tx, table, rows, &conflict).await
+    )
 }
 
 /// Adds `rows`, none of which exists yet, to `table` with `COPY` (fails on a duplicate key).

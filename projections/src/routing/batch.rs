@@ -10,6 +10,7 @@
 //! the park rule reads, so the caller applies Agent events between runs.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::attendance::AttendanceEvent;
@@ -19,9 +20,12 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::place::{self, Delta, Move, Place};
+use super::steps::{self, Steps};
 use crate::counters::{self, DEFAULT_TZ};
 use crate::log::StoredEvent;
-use crate::rows::{ts, ts_opt, write_rows, CopyLine, TableRow};
+use crate::rows::{
+    insert_statement, replacing, ts, ts_opt, write_rows, CopyLine, TableRow, COPY_MIN_ROWS,
+};
 
 /// Applies a run of Attendance events (any other type is skipped) inside the caller's
 /// transaction.
@@ -281,10 +285,11 @@ impl Run {
         }
     }
 
-    /// Writes the run: the changed routing rows; the counters (read, then changed in memory);
-    /// then one statement for the counters, the takers' "today" and idle time and the settled
-    /// to-do rows, which also tells which takers are offline; and, rarely, the parks that
-    /// needs. The same few round trips whatever the run holds.
+    /// Writes the run: one statement for the changed routing rows, the counters (each moved by
+    /// its deltas' [`Step`](super::steps::Step) from the stored value, unread), the takers'
+    /// "today" and idle time and the settled to-do rows, which also tells which takers are
+    /// offline; and, rarely, the parks that needs. Enough new rows for `COPY` (a catch-up) go
+    /// first, on their own. The same one or two round trips whatever the run holds.
     async fn write(self, tx: &mut PgConnection) -> anyhow::Result<()> {
         let rows: Vec<(bool, RoutingRecord)> = self
             .rows
@@ -292,123 +297,80 @@ impl Run {
             .filter(|(_, r)| r.changed)
             .map(|(id, r)| (r.existed, RoutingRecord::of(*id, r)))
             .collect();
-        write_rows(&mut *tx, "routing_attendances", &["attendance_id"], rows).await?;
-        let counters = counters_after(&mut *tx, &self.deltas).await?;
+        let new = rows.iter().filter(|(existed, _)| !existed).count();
+        let upserted: Vec<RoutingRecord> = if new < COPY_MIN_ROWS {
+            rows.into_iter().map(|(_, r)| r).collect()
+        } else {
+            write_rows(&mut *tx, "routing_attendances", &["attendance_id"], rows).await?;
+            Vec::new()
+        };
         let (settled, parks) = park_plan(self.park);
-        let offline = write_changes(
-            &mut *tx,
-            &counters,
-            &self.taken,
-            &self.last_assigned,
-            &settled,
-        )
-        .await?;
+        let changes = Changes {
+            rows: &upserted,
+            steps: &Steps::of(&self.deltas),
+            taken: &self.taken,
+            last: &self.last_assigned,
+            settled: &settled,
+        };
+        let offline = write_changes(&mut *tx, &changes).await?;
         write_parks(tx, parks, &offline).await
     }
 }
 
-/// The waiting and in-progress counters the run touches, after its deltas.
-#[derive(Default)]
-struct Counters {
-    waiting: Vec<(Uuid, i32)>,
-    in_progress: Vec<(Uuid, i32)>,
+/// What [`write_changes`] writes.
+struct Changes<'a> {
+    /// Routing rows to insert, or to replace the stored row of.
+    rows: &'a [RoutingRecord],
+    steps: &'a Steps,
+    taken: &'a [(Uuid, Uuid, Uuid, NaiveDate)],
+    last: &'a HashMap<Uuid, Option<DateTime<Utc>>>,
+    settled: &'a [Uuid],
 }
 
-/// The counters after `deltas`, each applied in order with the floor at zero that a single
-/// event's upsert has; the stored values are read (and only read) here.
-async fn counters_after(tx: &mut PgConnection, deltas: &[Delta]) -> anyhow::Result<Counters> {
-    if deltas.is_empty() {
-        return Ok(Counters::default());
+impl Changes<'_> {
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+            && self.steps.is_empty()
+            && self.taken.is_empty()
+            && self.last.is_empty()
+            && self.settled.is_empty()
     }
-    let mut services: Vec<Uuid> = Vec::new();
-    let mut agents: Vec<Uuid> = Vec::new();
-    for d in deltas {
-        match *d {
-            Delta::Waiting { service_id, .. } => services.push(service_id),
-            Delta::InProgress { agent_id, .. } => agents.push(agent_id),
-        }
-    }
-    services.sort_unstable();
-    services.dedup();
-    agents.sort_unstable();
-    agents.dedup();
-    let stored = sqlx::query(
-        "SELECT true AS waiting, service_id AS id, waiting AS n FROM service_waiting_counts
-          WHERE service_id = ANY($1)
-         UNION ALL
-         SELECT false, agent_id, in_progress FROM agent_in_progress_counts WHERE agent_id = ANY($2)",
-    )
-    .bind(&services)
-    .bind(&agents)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut waiting: HashMap<Uuid, i32> = services.iter().map(|id| (*id, 0)).collect();
-    let mut in_progress: HashMap<Uuid, i32> = agents.iter().map(|id| (*id, 0)).collect();
-    for r in stored {
-        let target = if r.try_get("waiting")? {
-            &mut waiting
-        } else {
-            &mut in_progress
-        };
-        target.insert(r.try_get("id")?, r.try_get("n")?);
-    }
-    for d in deltas {
-        let (n, by) = match *d {
-            Delta::Waiting { service_id, by } => (waiting.get_mut(&service_id), by),
-            Delta::InProgress { agent_id, by } => (in_progress.get_mut(&agent_id), by),
-        };
-        if let Some(n) = n {
-            *n = (*n + by).max(0);
-        }
-    }
-    Ok(Counters {
-        waiting: waiting.into_iter().collect(),
-        in_progress: in_progress.into_iter().collect(),
-    })
 }
 
-/// Writes, in one statement (each part is empty when the run has nothing for it):
-/// - the counters;
-/// - each (agent, attendance) pair in the agent's "today" of its opening day, once ever: only
-///   the pairs whose `agent_daily_attendances` row is new add to the day's figure;
-/// - the takers' idle time (latest assignment);
-/// - the removal of the settled attendances' to-do rows.
-///
-/// Returns the takers who are offline (as of this point of the log), which the park rule needs.
-async fn write_changes(
-    tx: &mut PgConnection,
-    counters: &Counters,
-    taken: &[(Uuid, Uuid, Uuid, NaiveDate)],
-    last: &HashMap<Uuid, Option<DateTime<Utc>>>,
-    settled: &[Uuid],
-) -> anyhow::Result<HashSet<Uuid>> {
-    if counters.waiting.is_empty()
-        && counters.in_progress.is_empty()
-        && taken.is_empty()
-        && last.is_empty()
-        && settled.is_empty()
-    {
-        return Ok(HashSet::new());
-    }
-    let (w_ids, w_n): (Vec<Uuid>, Vec<i32>) = counters.waiting.iter().copied().unzip();
-    let (p_ids, p_n): (Vec<Uuid>, Vec<i32>) = counters.in_progress.iter().copied().unzip();
-    let t_agents: Vec<Uuid> = taken.iter().map(|t| t.0).collect();
-    let t_attendances: Vec<Uuid> = taken.iter().map(|t| t.1).collect();
-    let t_accounts: Vec<Uuid> = taken.iter().map(|t| t.2).collect();
-    let t_days: Vec<NaiveDate> = taken.iter().map(|t| t.3).collect();
-    let (l_agents, l_times): (Vec<Uuid>, Vec<Option<DateTime<Utc>>>) =
-        last.iter().map(|(a, t)| (*a, *t)).unzip();
-    let offline: Vec<Uuid> = sqlx::query_scalar(
-        "WITH w AS (
+/// The statement of [`write_changes`]. A counter with a row is updated from its stored value;
+/// one without gets the step applied to 0 (nothing else writes counters: the projection's lock
+/// is held).
+static WRITE_CHANGES: LazyLock<String> = LazyLock::new(|| {
+    let rows = insert_statement::<RoutingRecord>(
+        "routing_attendances",
+        "$1",
+        &replacing::<RoutingRecord>(&["attendance_id"]),
+    );
+    format!(
+        "WITH r AS ({rows}),
+         w_in AS (
+             SELECT * FROM unnest($2::uuid[], $3::int[], $4::int[]) AS u(id, floor, sum)
+         ), w_up AS (
+             UPDATE service_waiting_counts c SET waiting = GREATEST(u.floor, c.waiting + u.sum)
+               FROM w_in u WHERE c.service_id = u.id
+             RETURNING c.service_id
+         ), w AS (
              INSERT INTO service_waiting_counts (service_id, waiting)
-             SELECT * FROM unnest($1::uuid[], $2::int[])
-             ON CONFLICT (service_id) DO UPDATE SET waiting = EXCLUDED.waiting
+             SELECT id, GREATEST(floor, sum) FROM w_in
+              WHERE id NOT IN (SELECT service_id FROM w_up)
+         ), p_in AS (
+             SELECT * FROM unnest($5::uuid[], $6::int[], $7::int[]) AS u(id, floor, sum)
+         ), p_up AS (
+             UPDATE agent_in_progress_counts c
+                SET in_progress = GREATEST(u.floor, c.in_progress + u.sum)
+               FROM p_in u WHERE c.agent_id = u.id
+             RETURNING c.agent_id
          ), p AS (
              INSERT INTO agent_in_progress_counts (agent_id, in_progress)
-             SELECT * FROM unnest($3::uuid[], $4::int[])
-             ON CONFLICT (agent_id) DO UPDATE SET in_progress = EXCLUDED.in_progress
+             SELECT id, GREATEST(floor, sum) FROM p_in
+              WHERE id NOT IN (SELECT agent_id FROM p_up)
          ), t AS (
-             SELECT * FROM unnest($5::uuid[], $6::uuid[], $7::uuid[], $8::date[])
+             SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::date[])
                  AS t(agent_id, attendance_id, account_id, day)
          ), first AS (
              INSERT INTO agent_daily_attendances (agent_id, attendance_id)
@@ -423,29 +385,56 @@ async fn write_changes(
              ON CONFLICT (agent_id, day, account_id)
                  DO UPDATE SET today = agent_daily_counters.today + EXCLUDED.today
          ), settled AS (
-             DELETE FROM routing_park_todo WHERE attendance_id = ANY($11)
+             DELETE FROM routing_park_todo WHERE attendance_id = ANY($12)
          ), up AS (
              INSERT INTO routing_agents (agent_id, last_assigned_at)
-             SELECT * FROM unnest($9::uuid[], $10::timestamptz[])
+             SELECT * FROM unnest($13::uuid[], $14::timestamptz[])
              ON CONFLICT (agent_id) DO UPDATE
                  SET last_assigned_at = GREATEST(routing_agents.last_assigned_at, EXCLUDED.last_assigned_at)
              RETURNING agent_id, online
          )
-         SELECT agent_id FROM up WHERE NOT online",
+         SELECT agent_id FROM up WHERE NOT online"
     )
-    .bind(&w_ids)
-    .bind(&w_n)
-    .bind(&p_ids)
-    .bind(&p_n)
-    .bind(&t_agents)
-    .bind(&t_attendances)
-    .bind(&t_accounts)
-    .bind(&t_days)
-    .bind(&l_agents)
-    .bind(&l_times)
-    .bind(settled)
-    .fetch_all(&mut *tx)
-    .await?;
+});
+
+/// Writes, in one statement (each part is empty when the run has nothing for it):
+/// - the routing rows;
+/// - the counters, each from its stored value and its [`Step`](super::steps::Step);
+/// - each (agent, attendance) pair in the agent's "today" of its opening day, once ever: only
+///   the pairs whose `agent_daily_attendances` row is new add to the day's figure;
+/// - the takers' idle time (latest assignment);
+/// - the removal of the settled attendances' to-do rows.
+///
+/// Returns the takers who are offline (as of this point of the log), which the park rule needs.
+async fn write_changes(tx: &mut PgConnection, c: &Changes<'_>) -> anyhow::Result<HashSet<Uuid>> {
+    if c.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let (w_ids, w_floors, w_sums) = steps::columns(&c.steps.waiting);
+    let (p_ids, p_floors, p_sums) = steps::columns(&c.steps.in_progress);
+    let t_agents: Vec<Uuid> = c.taken.iter().map(|t| t.0).collect();
+    let t_attendances: Vec<Uuid> = c.taken.iter().map(|t| t.1).collect();
+    let t_accounts: Vec<Uuid> = c.taken.iter().map(|t| t.2).collect();
+    let t_days: Vec<NaiveDate> = c.taken.iter().map(|t| t.3).collect();
+    let (l_agents, l_times): (Vec<Uuid>, Vec<Option<DateTime<Utc>>>) =
+        c.last.iter().map(|(a, t)| (*a, *t)).unzip();
+    let offline: Vec<Uuid> = sqlx::query_scalar(&WRITE_CHANGES)
+        .bind(serde_json::to_string(c.rows)?)
+        .bind(&w_ids)
+        .bind(&w_floors)
+        .bind(&w_sums)
+        .bind(&p_ids)
+        .bind(&p_floors)
+        .bind(&p_sums)
+        .bind(&t_agents)
+        .bind(&t_attendances)
+        .bind(&t_accounts)
+        .bind(&t_days)
+        .bind(c.settled)
+        .bind(&l_agents)
+        .bind(&l_times)
+        .fetch_all(&mut *tx)
+        .await?;
     Ok(offline.into_iter().collect())
 }
 

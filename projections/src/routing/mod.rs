@@ -53,5 +53,6 @@ pub mod logout;
 pub mod place;
 pub mod projection;
 pub mod router;
+mod steps;
 
-pub use projection::RoutingProjection;
+pub use projection::{RoutingProjection, NAME};
