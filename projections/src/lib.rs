@@ -22,6 +22,7 @@ pub mod contacts;
 pub mod counters;
 pub mod dependent_views;
 pub mod fold;
+mod lane_tx;
 pub mod like;
 pub mod log;
 pub mod projection;

@@ -61,7 +61,7 @@ async fn live_checkpoint(
     lock: bool,
 ) -> anyhow::Result<Checkpoint> {
     if lock {
-        // The live projection's own lock (`runner::begin_locked`): it pauses until we commit.
+        // The live projection's own lock (`lane_tx::LaneTx::begin`): it pauses until we commit.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))")
             .bind(name)
             .execute(&mut *conn)

@@ -21,9 +21,8 @@ use tokio::task::JoinHandle;
 
 use commands::inline::Committed;
 
-use crate::log::{
-    read_batch, settled_head, streams_head, Checkpoint, StoredEvent, LOG_READS_BY_INDEX,
-};
+use crate::lane_tx::LaneTx;
+use crate::log::{read_batch, settled_head, streams_head, Checkpoint, StoredEvent};
 use crate::projection::Projection;
 
 /// Events applied per transaction: large enough to amortise the commit, small enough to keep
@@ -242,6 +241,11 @@ impl Projector {
         Ok(())
     }
 
+    /// Whether lane `i` has applied everything up to `target`.
+    fn reached(&self, i: usize, target: Checkpoint) -> bool {
+        *self.lanes[i].progress.borrow() >= target
+    }
+
     /// Waits until the projections of `aggregate_type` have passed `target`.
     pub async fn wait_for(&self, aggregate_type: &str, target: Checkpoint) {
         let waits: Vec<(usize, Checkpoint)> = self
@@ -287,8 +291,7 @@ impl Projector {
         );
         loop {
             self.wait_lanes(&waits).await;
-            let reached = |&(i, t): &(usize, Checkpoint)| *self.lanes[i].progress.borrow() >= t;
-            if waits.iter().all(reached) {
+            if waits.iter().all(|&(i, t)| self.reached(i, t)) {
                 return Ok(());
             }
         }
@@ -422,7 +425,7 @@ impl Projector {
     async fn run_batch(&self, i: usize) -> anyhow::Result<usize> {
         let lane = &self.lanes[i];
         let p = &lane.projection;
-        let mut tx = begin_locked(&self.pool, p.name()).await?;
+        let mut tx = LaneTx::begin(&self.pool, p.name()).await?;
         let floor = *lane.floor.lock().unwrap_or_else(|e| e.into_inner());
         let mut known = *lane.stored.lock().unwrap_or_else(|e| e.into_inner());
         if known == Checkpoint::default() {
@@ -472,31 +475,15 @@ impl Projector {
         Ok(events.len())
     }
 
-    /// Moves the checkpoint past `applied` in the transaction that applied them, commits, and
-    /// tells whoever waits.
-    async fn finish(
-        &self,
-        i: usize,
-        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-        applied: &[StoredEvent],
-    ) -> anyhow::Result<()> {
+    /// Moves the checkpoint past `applied` in the transaction that applied them and commits, in
+    /// one round trip ([`LaneTx::commit_at`]), and tells whoever waits.
+    async fn finish(&self, i: usize, tx: LaneTx, applied: &[StoredEvent]) -> anyhow::Result<()> {
         let lane = &self.lanes[i];
         let Some(last) = applied.last().map(|e| e.checkpoint) else {
             tx.rollback().await?;
             return Ok(());
         };
-        sqlx::query(
-            "UPDATE projection_checkpoints
-                SET tx_id = $2::text::xid8, position = $3, updated_at = now(),
-                    last_error = NULL, failed_event = NULL, failing_since = NULL
-              WHERE name = $1",
-        )
-        .bind(lane.projection.name())
-        .bind(last.tx_id.to_string())
-        .bind(last.position)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        tx.commit_at(lane.projection.name(), last).await?;
         *lane.stored.lock().unwrap_or_else(|e| e.into_inner()) = last;
         // Before the waiters hear of it: what it does (e.g. forgetting cached sessions) must be
         // done when a mutation waiting for this batch answers.
@@ -514,9 +501,9 @@ impl Projector {
         &self,
         i: usize,
         events: &[StoredEvent],
-    ) -> anyhow::Result<(sqlx::Transaction<'static, sqlx::Postgres>, Vec<StoredEvent>)> {
+    ) -> anyhow::Result<(LaneTx, Vec<StoredEvent>)> {
         let name = self.lanes[i].projection.name();
-        let mut tx = begin_locked(&self.pool, name).await?;
+        let mut tx = LaneTx::begin(&self.pool, name).await?;
         let from = stored_checkpoint(&mut tx, name).await?;
         let todo = events
             .iter()
@@ -584,37 +571,6 @@ impl Projector {
         .await?;
         Ok(())
     }
-}
-
-/// Begins a transaction of projection `name` and takes its lock. The lock is an advisory lock,
-/// not `FOR UPDATE`: a row lock gives the transaction an id, and an open transaction id holds
-/// back every reader of the log (see `log.rs`) until it ends, even one that applies nothing. It
-/// goes with the `BEGIN` (one round trip); the checkpoint is read by a later statement (with
-/// the batch, or [`stored_checkpoint`]), once the lock is held, so that it sees the last
-/// holder's commit.
-///
-/// The transaction commits asynchronously (`synchronous_commit = off`: no wait for its WAL to
-/// reach the disk, which takes a disk flush off every command's read-your-writes wait). That
-/// is safe because a projection's rows and its checkpoint commit together and the events they
-/// come from were committed durably: a crash can only lose the last projection commits whole,
-/// rows and checkpoint alike, and the projection applies those events again on restart. It is
-/// visible to other sessions as soon as it commits, like any other transaction.
-///
-/// The transaction also plans its log read by index ([`LOG_READS_BY_INDEX`]): without it, on
-/// a table never analysed, catch-up fell to ~2,800 events/s and each command's read-your-writes
-/// wait grew to ~50 ms. The projections' own statements read and write rows by key, where index
-/// scans are what they use anyway.
-pub async fn begin_locked(
-    pool: &PgPool,
-    name: &str,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    // A simple query takes no parameters: the name (a projection's, from the code) is quoted.
-    let lock_key = format!("'projection:{}'", name.replace('\'', "''"));
-    pool.begin_with(format!(
-        "BEGIN; SELECT pg_advisory_xact_lock(hashtext({lock_key})),
-            set_config('synchronous_commit', 'off', true), {LOG_READS_BY_INDEX}"
-    ))
-    .await
 }
 
 /// The checkpoint of projection `name` as stored, read once its lock is held.
