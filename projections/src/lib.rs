@@ -25,6 +25,7 @@ pub mod fold;
 mod lane_tx;
 pub mod like;
 pub mod log;
+pub mod owed;
 pub mod projection;
 pub mod replay;
 pub mod routing;

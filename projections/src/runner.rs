@@ -23,6 +23,7 @@ use commands::inline::Committed;
 
 use crate::lane_tx::LaneTx;
 use crate::log::{read_batch, settled_head, streams_head, Checkpoint, StoredEvent};
+use crate::owed::Owed;
 use crate::projection::Projection;
 
 /// Events applied per transaction: large enough to amortise the commit, small enough to keep
@@ -85,6 +86,8 @@ pub struct Projector {
     after_batch: Option<AfterBatch>,
     /// Told after every batch any lane of this process commits.
     applied: Arc<Notify>,
+    /// What lanes owe callers whose mutations did not wait for them.
+    owed: Arc<Owed>,
 }
 
 impl Projector {
@@ -105,6 +108,7 @@ impl Projector {
             lanes: Arc::new(lanes),
             after_batch: None,
             applied: Arc::default(),
+            owed: Arc::default(),
         }
     }
 
@@ -221,6 +225,19 @@ impl Projector {
         commits: &[Committed],
         streams: (&str, &[String]),
     ) -> anyhow::Result<()> {
+        self.wait_for_commits_owing(commits, streams, &[], "").await
+    }
+
+    /// [`Self::wait_for_commits`], except for the projections named `later`: what they still
+    /// have to apply is owed to `owner` ([`crate::owed`]), whose reads of their tables wait for
+    /// it ([`Self::wait_owed`]).
+    pub async fn wait_for_commits_owing(
+        &self,
+        commits: &[Committed],
+        streams: (&str, &[String]),
+        later: &[&str],
+        owner: &str,
+    ) -> anyhow::Result<()> {
         if commits.is_empty() {
             return self.wait_for_streams(streams.0, streams.1).await;
         }
@@ -232,13 +249,37 @@ impl Projector {
                     && c.event_types
                         .iter()
                         .any(|t| p.reads_event(c.aggregate_type, t));
-                if behind {
+                if !behind {
+                    continue;
+                }
+                if later.contains(&p.name()) {
+                    // Not waited for, but woken now as if it were: it stays as prompt for the
+                    // caller's next read, the router and the subscriptions.
+                    self.owed.owe(owner, i, c.head, |l, cp| self.reached(l, cp));
+                    lane.wake.notify_waiters();
+                } else {
                     waits.push((i, c.head));
                 }
             }
         }
         self.wait_lanes(&waits).await;
         Ok(())
+    }
+
+    /// Waits until the projections named `names` have passed what they owe `owner` (see
+    /// [`Self::wait_for_commits_owing`]); at once when they owe nothing.
+    pub async fn wait_owed(&self, owner: &str, names: &[&str]) {
+        let lanes: Vec<usize> = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| names.contains(&l.projection.name()))
+            .map(|(i, _)| i)
+            .collect();
+        let waits = self
+            .owed
+            .owed_to(owner, &lanes, |l, cp| self.reached(l, cp));
+        self.wait_lanes(&waits).await;
     }
 
     /// Whether lane `i` has applied everything up to `target`.

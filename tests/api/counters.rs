@@ -148,3 +148,44 @@ async fn today_is_sao_paulos_day_of_opening_and_rolls_over_at_local_midnight() {
     .await;
     assert_eq!(yesterday, 1);
 }
+
+/// Read-your-writes: `markPending` and `rescueAttendance` answer without waiting for the routing
+/// projection, and the same agent's next `counters` (one read, no polling) waits for it instead.
+#[tokio::test]
+async fn my_counters_right_after_my_own_pending_and_rescue_show_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (account, service) = app.account_with_service(&admin).await;
+    let (agent, email) = agent_with_limit(&app, service, 1).await;
+    let token = app.login(&email).await;
+    let id = open_waiting(&app, account, service, Uuid::new_v4()).await;
+    wait_for_place(&app, id, "IN_PROGRESS", Some(agent)).await;
+    counters_become(
+        &app,
+        &token,
+        json!({"day": "2026-11-27", "waiting": 0, "inProgress": 1, "today": 1}),
+    )
+    .await;
+    for round in 0..10 {
+        app.ok(
+            Some(&token),
+            "mutation($a: UUID!) { markPending(attendanceId: $a) { status } }",
+            json!({"a": id}),
+        )
+        .await;
+        let counters = app.ok(Some(&token), COUNTERS, json!({})).await["counters"].clone();
+        assert_eq!(counters["inProgress"], 0, "round {round} after markPending");
+        app.ok(
+            Some(&token),
+            "mutation($a: UUID!) { rescueAttendance(attendanceId: $a) { status } }",
+            json!({"a": id}),
+        )
+        .await;
+        let counters = app.ok(Some(&token), COUNTERS, json!({})).await["counters"].clone();
+        assert_eq!(counters["inProgress"], 1, "round {round} after the rescue");
+        assert_eq!(
+            counters["today"], 1,
+            "a rescue is not a second attendance today"
+        );
+    }
+}

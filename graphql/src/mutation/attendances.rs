@@ -368,8 +368,12 @@ async fn wait_for_all(ctx: &Context<'_>, c: &CommandContext, ids: &[Uuid]) -> Ap
 }
 
 /// Waits until the read models hold what the request committed (its journal): only the
-/// projections that read those events and did not apply them in the command's transaction.
-/// A request that committed nothing waits for the attendances' last events instead.
+/// projections that read those events and did not apply them in the command's transaction. A
+/// request that committed nothing waits for the attendances' last events instead.
+///
+/// The routing projection is not waited for: nothing an attendance mutation answers is read
+/// from its tables. What it still has to apply is owed to the caller
+/// ([`projections::owed`]), and the caller's next `counters` waits for it.
 async fn wait_for_own_writes(
     ctx: &Context<'_>,
     c: &CommandContext,
@@ -379,7 +383,12 @@ async fn wait_for_own_writes(
     let ids: Vec<String> = attendance_ids.iter().map(Uuid::to_string).collect();
     state
         .projector()
-        .wait_for_commits(&c.journal.commits(), ("Attendance", &ids))
+        .wait_for_commits_owing(
+            &c.journal.commits(),
+            ("Attendance", &ids),
+            &[projections::routing::NAME],
+            &c.actor.audit_name(),
+        )
         .await
         .map_err(internal)
 }

@@ -1,4 +1,6 @@
-//! `counters` (items 9–11): the caller's waiting, in-progress and today counters.
+//! `counters` (items 9–11): the caller's waiting, in-progress and today counters, once the
+//! routing projection has applied the caller's own attendance mutations (which answer without
+//! waiting for it: [`projections::owed`]).
 //!
 //! Agents (role AGENT) see them only while the admin setting `showStatistics` is on;
 //! supervisors and admins always. "Today" is the day the clock's now falls on in the zone of the
@@ -26,6 +28,13 @@ impl CountersQuery {
     async fn counters(&self, ctx: &Context<'_>) -> ApiResult<AgentCounters> {
         let (id, role, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
+        // The caller's own attendance mutations answered before the routing projection applied
+        // them: their counters show them once it has.
+        let owner = auth::actor(ctx)?.audit_name();
+        state
+            .projector()
+            .wait_owed(&owner, &[projections::routing::NAME])
+            .await;
         if role == Role::Agent && !settings::get(state.pool()).await.gql()?.show_statistics {
             return Err(gql(CommandError::forbidden(
                 "statistics are hidden from agents by the administrator",
