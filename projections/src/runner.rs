@@ -220,17 +220,10 @@ impl Projector {
     /// one of a commit's event types, and did not apply it inline, has passed the commit. A
     /// request that committed nothing (a repeated idempotency key, a no-op) waits for the last
     /// events of `streams` instead, which may have been written by its first attempt.
-    pub async fn wait_for_commits(
-        &self,
-        commits: &[Committed],
-        streams: (&str, &[String]),
-    ) -> anyhow::Result<()> {
-        self.wait_for_commits_owing(commits, streams, &[], "").await
-    }
-
-    /// [`Self::wait_for_commits`], except for the projections named `later`: what they still
-    /// have to apply is owed to `owner` ([`crate::owed`]), whose reads of their tables wait for
-    /// it ([`Self::wait_owed`]).
+    ///
+    /// The projections named `later` are not waited for: what they still have to apply is owed
+    /// to `owner` ([`crate::owed`]), whose reads of their tables wait for it
+    /// ([`Self::wait_owed`]).
     pub async fn wait_for_commits_owing(
         &self,
         commits: &[Committed],
