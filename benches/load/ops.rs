@@ -307,16 +307,10 @@ impl Raw {
             }
             Op::Finalize50 => {
                 // Cycles through the client's stock: the raw copy has no state rule to refuse a
-                // second finalize, and the rows written are the same. One transaction for the
-                // 50, as the command commits them.
+                // second finalize, and the rows written are the same.
                 let n = w.attendances.len();
-                let mut tx = self.pool.begin().await?;
-                for k in 0..50 {
-                    let a = w.attendances[(i * 50 + k) % n];
-                    self.move_status_in(&mut tx, a, w.agent_id, "FINALIZED", -1)
-                        .await?;
-                }
-                tx.commit().await?;
+                let ids: Vec<Uuid> = (0..50).map(|k| w.attendances[(i * 50 + k) % n]).collect();
+                self.finalize_all(&ids, w.agent_id).await?;
             }
             Op::PendingList => {
                 let _rows = sqlx::query(RAW_PAGE)
@@ -444,26 +438,81 @@ impl Raw {
         Ok(())
     }
 
-    /// markPending / rescue / finalize of one attendance in a transaction of its own.
-    async fn move_status(
-        &self,
-        a: Uuid,
-        agent_id: Uuid,
-        status: &str,
-        delta: i32,
-    ) -> anyhow::Result<()> {
+    /// A bulk finalize of `ids` as PostgreSQL takes it fastest: one transaction, one statement
+    /// per table for all of them (the events, the attendance rows, the routing rows, the agent's
+    /// counter moved once by the number of ids, the open keys), so its rate is the machine's
+    /// limit for these rows rather than for 250 round trips.
+    async fn finalize_all(&self, ids: &[Uuid], agent_id: Uuid) -> anyhow::Result<()> {
+        let now = Utc::now();
+        let event = serde_json::to_value(AttendanceEvent::AttendanceFinalized {
+            by: agent_id,
+            agent_id: Some(agent_id),
+            reason: None,
+            survey_requested: false,
+            bulk: true,
+            at: now,
+        })?;
+        let mut streams = Vec::with_capacity(ids.len());
+        let mut sequences = Vec::with_capacity(ids.len());
+        let mut states = Vec::with_capacity(ids.len());
+        for a in ids {
+            let (_, _, state, _) = self
+                .facts
+                .get(a)
+                .ok_or_else(|| anyhow::anyhow!("no raw copy of {a}"))?;
+            streams.push(a.to_string());
+            sequences.push(self.next_seq());
+            states.push(state.clone());
+        }
         let mut tx = self.pool.begin().await?;
-        self.move_status_in(&mut tx, a, agent_id, status, delta)
+        sqlx::query(
+            "INSERT INTO bench_raw.events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT 'Attendance', s.id, s.seq, 'AttendanceFinalized', '1.0', $3, $4
+               FROM unnest($1::text[], $2::bigint[]) AS s(id, seq)",
+        )
+        .bind(&streams)
+        .bind(&sequences)
+        .bind(&event)
+        .bind(metadata(&agent_id.to_string()))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE bench_raw.attendances a SET version = a.version + 1, status = 'FINALIZED',
+                    last_interaction_at = $3, finalized_at = $3, state = s.state
+               FROM unnest($1::uuid[], $2::jsonb[]) AS s(id, state)
+              WHERE a.id = s.id",
+        )
+        .bind(ids)
+        .bind(&states)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE bench_raw.routing_attendances SET status = 'FINALIZED' WHERE attendance_id = ANY($1)",
+        )
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE bench_raw.agent_in_progress_counts SET in_progress = GREATEST(in_progress - $2, 0) WHERE agent_id = $1",
+        )
+        .bind(agent_id)
+        .bind(ids.len() as i32)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM bench_raw.attendance_open_keys WHERE attendance_id = ANY($1)")
+            .bind(ids)
+            .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// markPending / rescue / finalize of one attendance inside `tx`: its event, the attendance
-    /// row, the routing row and the agent's in-progress counter (and the open key on finalize).
-    async fn move_status_in(
+    /// markPending (`PENDING`) or rescue (`IN_PROGRESS`) of one attendance in a transaction of
+    /// its own: its event, the attendance row, the routing row and the agent's in-progress
+    /// counter.
+    async fn move_status(
         &self,
-        tx: &mut sqlx::PgConnection,
         a: Uuid,
         agent_id: Uuid,
         status: &str,
@@ -474,27 +523,18 @@ impl Raw {
             .get(&a)
             .ok_or_else(|| anyhow::anyhow!("no raw copy of {a}"))?;
         let now = Utc::now();
-        let event = match status {
-            "PENDING" => AttendanceEvent::AttendanceMarkedPending {
+        let (event, event_type) = if status == "PENDING" {
+            let event = AttendanceEvent::AttendanceMarkedPending {
                 agent_id,
                 by_logout: false,
                 at: now,
-            },
-            "IN_PROGRESS" => AttendanceEvent::AttendanceRescued { agent_id, at: now },
-            _ => AttendanceEvent::AttendanceFinalized {
-                by: agent_id,
-                agent_id: Some(agent_id),
-                reason: None,
-                survey_requested: false,
-                bulk: true,
-                at: now,
-            },
+            };
+            (event, "AttendanceMarkedPending")
+        } else {
+            let event = AttendanceEvent::AttendanceRescued { agent_id, at: now };
+            (event, "AttendanceRescued")
         };
-        let event_type = match status {
-            "PENDING" => "AttendanceMarkedPending",
-            "IN_PROGRESS" => "AttendanceRescued",
-            _ => "AttendanceFinalized",
-        };
+        let mut tx = self.pool.begin().await?;
         sqlx::query(INSERT_EVENT)
             .bind(a.to_string())
             .bind(self.next_seq())
@@ -505,7 +545,7 @@ impl Raw {
             .await?;
         sqlx::query(
             "UPDATE bench_raw.attendances SET version = version + 1, status = $2, last_interaction_at = $3,
-                    finalized_at = CASE WHEN $2 = 'FINALIZED' THEN $3 END, state = $4
+                    finalized_at = NULL, state = $4
               WHERE id = $1",
         )
         .bind(a)
@@ -528,12 +568,7 @@ impl Raw {
         .bind(delta)
         .execute(&mut *tx)
         .await?;
-        if status == "FINALIZED" {
-            sqlx::query("DELETE FROM bench_raw.attendance_open_keys WHERE attendance_id = $1")
-                .bind(a)
-                .execute(&mut *tx)
-                .await?;
-        }
+        tx.commit().await?;
         Ok(())
     }
 }
