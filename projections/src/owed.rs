@@ -68,12 +68,9 @@ impl Owed {
         out
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -109,7 +106,7 @@ mod tests {
         assert_eq!(owed.owed_to("a", &[0], passed_4), vec![(0, cp(5))]);
         let passed_5 = |_: usize, at: Checkpoint| at <= cp(5);
         assert_eq!(owed.owed_to("a", &[0], passed_5), vec![]);
-        assert!(owed.is_empty());
+        assert_eq!(owed.len(), 0);
     }
 
     #[test]

@@ -28,6 +28,11 @@ impl CountersQuery {
     async fn counters(&self, ctx: &Context<'_>) -> ApiResult<AgentCounters> {
         let (id, role, _) = auth::agent(ctx)?;
         let state = ctx.data_unchecked::<ApiState>();
+        if role == Role::Agent && !settings::get(state.pool()).await.gql()?.show_statistics {
+            return Err(gql(CommandError::forbidden(
+                "statistics are hidden from agents by the administrator",
+            )));
+        }
         // The caller's own attendance mutations answered before the routing projection applied
         // them: their counters show them once it has.
         let owner = auth::actor(ctx)?.audit_name();
@@ -35,11 +40,6 @@ impl CountersQuery {
             .projector()
             .wait_owed(&owner, &[projections::routing::NAME])
             .await;
-        if role == Role::Agent && !settings::get(state.pool()).await.gql()?.show_statistics {
-            return Err(gql(CommandError::forbidden(
-                "statistics are hidden from agents by the administrator",
-            )));
-        }
         let zone = read::agent_zone(state.pool(), id).await.map_err(internal)?;
         let day = local_day(zone, state.clock().now());
         Ok(read::for_agent(state.pool(), id, day)
