@@ -160,10 +160,9 @@ impl<A: Aggregate + Clone + 'static> CachedStore<A> {
             let Some(&i) = index.get(&row.aggregate_id) else {
                 continue;
             };
-            let payload =
-                domain::upcasting::upcast(&row.event_type, &row.event_version, row.payload);
-            let event: A::Event = serde_json::from_value(payload)
-                .map_err(|e| AggregateError::DeserializationError(Box::new(e)))?;
+            let event: A::Event =
+                domain::upcasting::decode(&row.event_type, &row.event_version, &row.payload)
+                    .map_err(|e| AggregateError::DeserializationError(Box::new(e)))?;
             contexts[i].aggregate.apply(event);
             contexts[i].current_sequence = usize::try_from(row.sequence).unwrap_or_default();
             caught_up[i] = true;
@@ -509,7 +508,8 @@ fn wanted<A: Aggregate>(c: &EventStoreAggregateContext<A>) -> Wanted<'_> {
     (A::TYPE, c.aggregate_id.as_str(), after)
 }
 
-/// One event of [`read_streams`].
+/// One event of [`read_streams`]; the payload as stored text, decoded straight into the
+/// aggregate's event ([`domain::upcasting::decode`]).
 #[derive(sqlx::FromRow)]
 struct StreamRow {
     aggregate_type: String,
@@ -517,7 +517,7 @@ struct StreamRow {
     sequence: i64,
     event_type: String,
     event_version: String,
-    payload: serde_json::Value,
+    payload: String,
 }
 
 /// The events of each wanted stream after its sequence, in stream order. One or two streams
@@ -539,10 +539,10 @@ async fn read_two(
     two: &Wanted<'_>,
 ) -> sqlx::Result<Vec<StreamRow>> {
     sqlx::query_as(
-        "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload
+        "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload::text AS payload
            FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
          UNION ALL
-         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload
+         SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload::text
            FROM events WHERE aggregate_type = $4 AND aggregate_id = $5 AND sequence > $6
           ORDER BY 1, 2, 3",
     )
@@ -561,7 +561,7 @@ async fn read_many(pool: &PgPool, wanted: &[Wanted<'_>]) -> sqlx::Result<Vec<Str
     let ids: Vec<&str> = wanted.iter().map(|w| w.1).collect();
     let after: Vec<i64> = wanted.iter().map(|w| w.2).collect();
     sqlx::query_as(
-        "SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload
+        "SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload::text AS payload
            FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(t, id, after)
            JOIN events e ON e.aggregate_type = c.t AND e.aggregate_id = c.id AND e.sequence > c.after
           ORDER BY e.aggregate_type, e.aggregate_id, e.sequence",

@@ -517,8 +517,8 @@ impl Feed {
             }
             at = e.checkpoint;
             if e.event_type == "AgentLoggedOut" {
-                if let Some(session) = e
-                    .payload
+                let payload = e.payload.value().unwrap_or_default();
+                if let Some(session) = payload
                     .pointer("/AgentLoggedOut/session_id")
                     .and_then(|v| v.as_str())
                 {
@@ -636,8 +636,8 @@ pub async fn fold_around(
         Some((a, _)) => a,
         None => {
             let mut a = domain::attendance::Attendance::default();
-            let rows: Vec<(String, String, serde_json::Value)> = sqlx::query_as(
-                "SELECT event_type, event_version, payload FROM events
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT event_type, event_version, payload::text FROM events
                   WHERE aggregate_type = 'Attendance' AND aggregate_id = $1 AND sequence < $2 ORDER BY sequence",
             )
             .bind(&e.aggregate_id)
@@ -646,7 +646,7 @@ pub async fn fold_around(
             .await
             .ok()?;
             for (t, v, p) in rows {
-                a.apply(serde_json::from_value(domain::upcasting::upcast(&t, &v, p)).ok()?);
+                a.apply(domain::upcasting::decode(&t, &v, &p).ok()?);
             }
             a
         }

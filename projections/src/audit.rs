@@ -6,7 +6,7 @@ use cqrs_es::Aggregate;
 use serde_json::Value;
 use sqlx::{PgPool, Row};
 
-use crate::log::{Checkpoint, StoredEvent};
+use crate::log::{Checkpoint, RawJson, StoredEvent};
 
 /// Payload keys never shown to auditors: secrets that events must carry for the aggregate.
 pub const REDACTED_KEYS: &[&str] = &["password_hash", "passwordHash"];
@@ -39,8 +39,8 @@ fn decode(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, sqlx::Error> {
         sequence: r.try_get("sequence")?,
         event_type: r.try_get("event_type")?,
         event_version: r.try_get("event_version")?,
-        payload: r.try_get("payload")?,
-        metadata: r.try_get("metadata")?,
+        payload: RawJson::new(r.try_get("payload")?),
+        metadata: RawJson::new(r.try_get("metadata")?),
         checkpoint: Checkpoint {
             tx_id: r.try_get("tx")?,
             position: r.try_get("position")?,
@@ -50,7 +50,8 @@ fn decode(r: &sqlx::postgres::PgRow) -> Result<StoredEvent, sqlx::Error> {
 }
 
 const COLUMNS: &str =
-    "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata,
+    "aggregate_type, aggregate_id, sequence, event_type, event_version, payload::text AS payload,
+     metadata::text AS metadata,
                        tx_id::text::bigint AS tx, position, recorded_at";
 
 /// Events of one stream after `after_sequence`, oldest first, at most `limit`; plus the total.

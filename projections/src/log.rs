@@ -29,13 +29,14 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres, Row};
 
-pub use commands::stored_event::{Checkpoint, StoredEvent};
+pub use commands::stored_event::{Checkpoint, RawJson, StoredEvent};
 
 // `aggregate_type || ''` keeps the planner on the global-order index: compared as is, it may
 // pick the primary key for the type and sort every event of that type (over a second on a log
 // seeded in one transaction, where statistics cannot tell the position filter is selective).
 const SELECT_AFTER: &str = "
-SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata,
+SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload::text AS payload,
+       metadata::text AS metadata,
        tx_id::text::bigint AS tx, position, recorded_at
   FROM events
  WHERE (tx_id, position) > ($1::text::xid8, $2)
@@ -176,8 +177,8 @@ fn decode(r: &PgRow) -> Result<StoredEvent, sqlx::Error> {
         sequence: r.try_get("sequence")?,
         event_type: r.try_get("event_type")?,
         event_version: r.try_get("event_version")?,
-        payload: r.try_get("payload")?,
-        metadata: r.try_get("metadata")?,
+        payload: RawJson::new(r.try_get("payload")?),
+        metadata: RawJson::new(r.try_get("metadata")?),
         checkpoint: Checkpoint {
             tx_id: r.try_get("tx")?,
             position: r.try_get("position")?,

@@ -402,8 +402,8 @@ mod tests {
             sequence,
             event_type: "ContactUpdated".into(),
             event_version: "1.0".into(),
-            payload: serde_json::Value::Null,
-            metadata: serde_json::Value::Null,
+            payload: crate::log::RawJson::default(),
+            metadata: crate::log::RawJson::default(),
             checkpoint: Checkpoint { tx_id: 1, position },
             recorded_at: chrono::Utc::now(),
         }

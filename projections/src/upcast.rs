@@ -5,25 +5,11 @@
 //! (`commands::upcasters`).
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::log::StoredEvent;
 
-/// The payload of `e`, converted to the current version of its event type.
-pub fn upcast(e: &StoredEvent) -> anyhow::Result<Value> {
-    Ok(domain::upcasting::upcast(
-        &e.event_type,
-        &e.event_version,
-        e.payload.clone(),
-    ))
-}
-
 /// The event `e` holds, decoded at the current version of its type. A payload already at that
-/// version (nearly all of them) is read in place, without copying it first.
+/// version (nearly all of them) is decoded straight from its stored text.
 pub fn decode<T: DeserializeOwned>(e: &StoredEvent) -> anyhow::Result<T> {
-    if domain::upcasting::is_current(&e.event_type, &e.event_version) {
-        Ok(T::deserialize(&e.payload)?)
-    } else {
-        Ok(serde_json::from_value(upcast(e)?)?)
-    }
+    Ok(e.decode()?)
 }

@@ -87,7 +87,7 @@ impl AuditQuery {
             .map(|e| {
                 let at = e
                     .meta("at")
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
                     .map(|t| t.with_timezone(&Utc))
                     .unwrap_or(e.recorded_at);
                 let node = RecordedEvent {
@@ -96,9 +96,9 @@ impl AuditQuery {
                     sequence: i32::try_from(e.sequence).unwrap_or(i32::MAX),
                     event_type: e.event_type.clone(),
                     event_version: e.event_version.clone(),
-                    actor: e.meta("actor").unwrap_or("system").to_string(),
-                    correlation_id: e.meta("correlation_id").map(str::to_string),
-                    payload: Json(audit::redact(e.payload.clone())),
+                    actor: e.meta("actor").unwrap_or_else(|| "system".to_string()),
+                    correlation_id: e.meta("correlation_id"),
+                    payload: Json(audit::redact(e.payload.value().unwrap_or_default())),
                     at,
                 };
                 (encode_cursor(&e.sequence), node)

@@ -345,7 +345,8 @@ impl AttendancesSubscription {
                 match rx.recv().await {
                     Ok(FeedItem::Event(e)) => {
                         if e.aggregate_type != "Attendance" || e.sequence <= floor { continue; }
-                        let Some(body) = e.payload.get(&e.event_type) else { continue };
+                        let Ok(payload) = e.payload.value() else { continue };
+                        let Some(body) = payload.get(&e.event_type) else { continue };
                         let Some(id) = body.get("message_id").and_then(|v| v.as_str()).and_then(|v| v.parse::<Uuid>().ok()) else { continue };
                         if !delivered.insert(id) { continue; }
                         if let Some(m) = e.message_row(&pool, id).await { yield Message(m); }
