@@ -73,12 +73,6 @@ impl RawJson {
     }
 }
 
-impl From<&Value> for RawJson {
-    fn from(v: &Value) -> Self {
-        Self(v.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,7 +86,7 @@ mod tests {
             event_type: "ContactUpdated".into(),
             event_version: "1.0".into(),
             payload: RawJson::default(),
-            metadata: RawJson::from(&serde_json::json!({"actor": "a1", "n": 3})),
+            metadata: RawJson::new(serde_json::json!({"actor": "a1", "n": 3}).to_string()),
             checkpoint: Checkpoint::default(),
             recorded_at: chrono::Utc::now(),
         };

@@ -652,7 +652,7 @@ pub async fn fold_around(
         }
     };
     let before = facts(&state);
-    let event = projections::upcast::decode(e).ok()?;
+    let event = e.decode().ok()?;
     state.apply(event);
     let after = facts(&state);
     Some(((before, after), state))

@@ -31,7 +31,7 @@ impl Projection for AgentsProjection {
     fn apply<'a>(&'a self, tx: &'a mut PgConnection, event: &'a StoredEvent) -> ApplyFuture<'a> {
         Box::pin(async move {
             let id: Uuid = event.aggregate_id.parse()?;
-            let ev: AgentEvent = crate::upcast::decode(event)?;
+            let ev: AgentEvent = event.decode()?;
             apply(tx, id, event.sequence, ev).await
         })
     }

@@ -105,7 +105,7 @@ pub async fn as_of<A: Aggregate>(
     let mut aggregate = A::default();
     for r in &rows {
         let e = decode(r)?;
-        let event: A::Event = crate::upcast::decode(&e)?;
+        let event: A::Event = e.decode()?;
         aggregate.apply(event);
     }
     Ok(Some(aggregate))

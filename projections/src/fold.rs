@@ -129,7 +129,7 @@ where
             continue;
         }
         *version = e.sequence;
-        let ev: A::Event = crate::upcast::decode(e)?;
+        let ev: A::Event = e.decode()?;
         f.state.apply(ev.clone());
         f.events.push((e, ev));
     }

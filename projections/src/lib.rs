@@ -31,7 +31,6 @@ pub mod replay;
 pub mod routing;
 pub mod rows;
 pub mod runner;
-pub mod upcast;
 
 pub use log::{Checkpoint, StoredEvent};
 pub use projection::{ApplyFuture, Projection};

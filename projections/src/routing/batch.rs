@@ -61,7 +61,7 @@ fn decode(events: &[StoredEvent]) -> anyhow::Result<Vec<(&StoredEvent, Uuid, Att
         if e.aggregate_type != "Attendance" || MOVES_NOTHING.contains(&e.event_type.as_str()) {
             continue;
         }
-        let ev: AttendanceEvent = crate::upcast::decode(e)?;
+        let ev: AttendanceEvent = e.decode()?;
         out.push((e, e.aggregate_id.parse()?, ev));
     }
     Ok(out)

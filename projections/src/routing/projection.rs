@@ -72,7 +72,7 @@ impl Projection for RoutingProjection {
                 let event = &rest[0];
                 if event.aggregate_type == "Agent" {
                     let id: Uuid = event.aggregate_id.parse()?;
-                    let ev: AgentEvent = crate::upcast::decode(event)?;
+                    let ev: AgentEvent = event.decode()?;
                     apply_agent(&mut *tx, id, &ev, event).await?;
                 }
                 rest = &rest[1..];
