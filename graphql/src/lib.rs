@@ -10,6 +10,7 @@
 //! - [`routes`]: the axum router; [`files`]: signed file URLs; [`client_address`]: who is
 //!   calling, behind trusted proxies or not.
 //! - [`limits`]: every size and shape limit, named; [`loaders`]: batch loaders for lists.
+//! - [`parse_cache`]: each query text parsed once.
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod attachments;
@@ -23,6 +24,7 @@ pub mod input_path;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod parse_cache;
 pub mod presence;
 pub mod query;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! The schema: the contract's Query, Mutation and Subscription, assembled from one object per
-//! area, with depth and complexity limits and an error code on every error.
+//! area, with depth and complexity limits, an error code on every error, and each query text
+//! parsed once.
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
@@ -50,6 +51,7 @@ pub fn build_schema(state: ApiState) -> AppSchema {
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .extension(crate::error_codes::ErrorCodes)
+    .extension(crate::parse_cache::ParseCache::new())
     .finish()
 }
 
